@@ -1,0 +1,41 @@
+# Two commands do all the set-up: `make run` (the demo) and `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app storefront
+STAMP := $(VENV)/.installed-stamp
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/storefront_test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-fast bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The demo on the embedded defaults: SQLite in instance/, localstripe, outbox emails.
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	REDIS_URL=$${REDIS_URL-redis://127.0.0.1:6379/0} $(FLASK) run-demo
+
+## The whole suite, on PostgreSQL and Redis.
+test: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -q
+
+## The suite on SQLite (no browser, no PostgreSQL-only tests).
+test-fast: install
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -q -m "not browser and not postgres"
+
+bench: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench.py
+
+lint: install
+	$(BIN)/ruff check storefront tests worker.py
+
+clean:
+	rm -rf $(VENV) instance/storefront.db instance/outbox

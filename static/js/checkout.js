@@ -1,0 +1,58 @@
+/* storefront checkout: mounts Stripe's Card Element and pays. With localstripe (test mode)
+   the card is tokenised and confirmed by our server; with real Stripe, confirmCardPayment
+   confirms in the browser. Without JavaScript the form just saves the details. */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("checkout-form");
+    if (!form || typeof window.Stripe !== "function") return;
+    var local = form.dataset.stripeLocal === "true";
+    var stripe = window.Stripe(form.dataset.stripeKey);
+    var card = stripe.elements().create("card");
+    card.mount("#card-element");
+    var button = document.getElementById("pay-button");
+    var errors = document.getElementById("payment-errors");
+
+    function fail(message) {
+      errors.textContent = message || "The payment failed. Please try again.";
+      errors.hidden = false;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    }
+    function value(name) { var el = form.elements[name]; return el ? el.value : ""; }
+    function finish(intentId) {
+      window.location.assign(form.dataset.completeUrl + "?payment_intent=" + encodeURIComponent(intentId));
+    }
+
+    form.addEventListener("submit", async function (e) {
+      e.preventDefault();
+      errors.hidden = true;
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      try {
+        var data = new FormData(form);
+        if (local) {
+          var tokenResult = await stripe.createToken(card);
+          if (tokenResult.error) return fail(tokenResult.error.message);
+          data.set("card_id", tokenResult.token.card.id);
+        }
+        var response = await fetch(form.dataset.payUrl, {
+          method: "POST", body: data, credentials: "same-origin",
+          headers: {"Accept": "application/json", "X-CSRFToken": value("csrf_token")}
+        });
+        var body = await response.json().catch(function () { return {error: "The payment service did not answer. Please try again."}; });
+        if (body.error) return fail(body.error);
+        if (body.status === "succeeded") { window.location.assign(body.redirect); return; }
+        var result = local
+          ? await stripe.confirmCardPayment(body.client_secret)
+          : await stripe.confirmCardPayment(body.client_secret, {payment_method: {card: card, billing_details: {
+              name: (value("first_name") + " " + value("last_name")).trim(), email: value("email"),
+              address: {postal_code: value("postcode"), country: value("country")}}}});
+        if (result.error) return fail(result.error.message);
+        finish(body.payment_intent);
+      } catch (err) {
+        fail(err && err.message);
+      }
+    });
+  });
+})();

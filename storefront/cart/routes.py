@@ -1,0 +1,129 @@
+"""Cart drawer and cart page. Each POST works as htmx (drawer + out-of-band badge + toast)
+and as a plain form (303 to /cart with a flash message)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+
+from storefront.cart.services import (
+    CART_COOKIE,
+    CartError,
+    add_to_cart,
+    cart_info,
+    current_cart,
+    remove_line,
+    update_quantity,
+)
+from storefront.extensions import db, limiter
+from storefront.htmx import no_store, render, toast, trigger, wants_fragment
+from storefront.landing.models import LandingPage
+from storefront.landing.visits import VISIT_COOKIE
+
+bp = Blueprint("cart", __name__)
+
+
+def visit_key() -> str:
+    """Rate-limit key per visit (falls back to the IP for a shopper without one)."""
+    return "visit:" + (request.cookies.get(VISIT_COOKIE) or request.remote_addr or "-")
+
+
+def cart_limit() -> str:
+    return current_app.config["RATELIMIT_CART"]
+
+
+def _continue_url(cart) -> str | None:
+    if cart is None or cart.landing_page_id is None:
+        return None
+    page = db.session.get(LandingPage, cart.landing_page_id)
+    return url_for("landing.landing_page", slug=page.slug) if page and page.status == "published" else None
+
+
+def _render_cart(cart, status: int = 200, error: str | None = None):
+    info = cart_info(cart)
+    continue_url = None if wants_fragment() else _continue_url(cart)
+    response = render("cart/page.html", "drawer", status=status, cart=info, error=error,
+                      continue_url=continue_url)
+    return no_store(response)
+
+
+def _after_change(cart, message: str):
+    if wants_fragment():
+        response = _render_cart(cart)
+        return toast(response, message)
+    flash(message, "success")
+    response = redirect(url_for("cart.show"), code=303)
+    if cart is not None:
+        response.set_cookie(
+            CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
+            secure=current_app.config["PRODUCTION"],
+        )
+    return response
+
+
+def _refuse(error: CartError):
+    cart = current_cart()
+    if wants_fragment():
+        return toast(_render_cart(cart, status=422, error=str(error)), str(error), "error")
+    flash(str(error), "error")
+    return no_store(redirect(request.referrer or url_for("cart.show"), code=303))
+
+
+@bp.post("/cart/add")
+@limiter.limit(cart_limit)
+@limiter.limit(cart_limit, key_func=visit_key)
+def add():
+    """Add a variant: form fields ``variant_id`` and ``quantity`` (default 1)."""
+    try:
+        cart = add_to_cart(request.form.get("variant_id"), request.form.get("quantity", "1"))
+    except CartError as error:
+        return _refuse(error)
+    response = _after_change(cart, "Added to cart")
+    if wants_fragment():
+        trigger(response, "cart-opened")
+    response.set_cookie(
+        CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
+        secure=current_app.config["PRODUCTION"],
+    )
+    return response
+
+
+@bp.post("/cart/update")
+@limiter.limit(cart_limit)
+@limiter.limit(cart_limit, key_func=visit_key)
+def update():
+    """Change a line's quantity: ``variant_id`` and ``quantity``."""
+    try:
+        cart = update_quantity(request.form.get("variant_id"), request.form.get("quantity"))
+    except CartError as error:
+        return _refuse(error)
+    return _after_change(cart, "Cart updated")
+
+
+@bp.post("/cart/remove")
+@limiter.limit(cart_limit)
+@limiter.limit(cart_limit, key_func=visit_key)
+def remove():
+    """Remove a line: ``variant_id``."""
+    try:
+        cart = remove_line(request.form.get("variant_id"))
+    except CartError as error:
+        return _refuse(error)
+    return _after_change(cart, "Removed from cart")
+
+
+@bp.get("/cart")
+def show():
+    """The full cart page; an htmx request gets the drawer block."""
+    return _render_cart(current_cart())
+
+
+@bp.get("/cart/drawer")
+def drawer():
+    """The drawer block alone, for opening the drawer with fresh contents."""
+    return _render_cart(current_cart())
+
+
+@bp.get("/cart/badge")
+def badge():
+    """The mini-cart badge, refreshed on ``pageshow`` so Back never shows a stale count."""
+    info = cart_info(current_cart())
+    return no_store(render("cart/page.html", "badge", cart=info, oob=False))

@@ -1,0 +1,211 @@
+"""Cart rules: add, change and remove lines, with quantities and stock checked against the
+database. Every function either applies the whole change and commits, or raises CartError
+and changes nothing."""
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy.orm import selectinload
+
+from storefront.accounts.models import Company
+from storefront.cart.models import Cart, LineItem
+from storefront.catalog.models import Product, Variant
+from storefront.extensions import db
+from storefront.landing.models import Visit
+from storefront.landing.visits import current_visit, record_event
+from storefront.pricing.totals import CartInfo, LineInfo
+from storefront.types import new_token, utcnow
+
+CART_COOKIE = "sf_cart"
+MAX_QUANTITY = 99
+
+
+class CartError(ValueError):
+    """A shopper-facing refusal; ``str(error)`` is the message to show."""
+
+
+def parse_quantity(raw: str | None) -> int:
+    """Parse a quantity from a form: a whole number from 1 to 99.
+
+    Raises CartError("Quantity must be a whole number") for text, and range messages otherwise.
+    """
+    try:
+        quantity = int((raw or "").strip())
+    except ValueError as exc:
+        raise CartError("Quantity must be a whole number.") from exc
+    if quantity < 1:
+        raise CartError("Quantity must be at least 1.")
+    if quantity > MAX_QUANTITY:
+        raise CartError(f"You can buy at most {MAX_QUANTITY} of an item.")
+    return quantity
+
+
+def _parse_id(raw: str | None, what: str) -> int:
+    try:
+        value = int((raw or "").strip())
+    except ValueError as exc:
+        raise CartError(f"Unknown {what}.") from exc
+    if value < 1 or value > 2**31:
+        raise CartError(f"Unknown {what}.")
+    return value
+
+
+def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | None:
+    """The shopper's ACTIVE cart from the cart cookie, or None.
+
+    With ``company_id``, a cart of another merchant counts as none. ``lock`` takes a row lock
+    (``FOR UPDATE``) for the rest of the transaction.
+    """
+    token = request.cookies.get(CART_COOKIE)
+    if not token or len(token) > 64:
+        return None
+    query = db.select(Cart).filter_by(token=token, status="ACTIVE")
+    if lock:
+        query = query.with_for_update()
+    cart = db.session.execute(query).scalar_one_or_none()
+    if cart is None or (company_id is not None and cart.company_id != company_id):
+        return None
+    return cart
+
+
+def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
+    """Build the CartInfo of ``cart`` once: lines with current prices and stock (2 queries)."""
+    if cart is None:
+        return CartInfo(currency=currency, lines=())
+    rows = db.session.execute(
+        db.select(LineItem)
+        .filter_by(cart_id=cart.id)
+        .order_by(LineItem.id)
+        .options(
+            selectinload(LineItem.variant)
+            .joinedload(Variant.product)
+            .selectinload(Product.images)
+        )
+    ).scalars()
+    lines = []
+    for item in rows:
+        variant = item.variant
+        product = variant.product
+        image = variant.image_src or (product.images[0].src if product.images else None)
+        lines.append(
+            LineInfo(
+                variant_id=variant.id,
+                product_title=product.title,
+                variant_label=variant.label,
+                sku=variant.sku,
+                image_src=image,
+                image_alt=(product.images[0].alt if product.images else "") or product.title,
+                quantity=item.quantity,
+                unit_price_cents=variant.price_cents,
+                added_price_cents=item.unit_price_cents,
+                compare_at_cents=variant.compare_at_cents,
+                available=variant.available,
+            )
+        )
+    return CartInfo(currency=cart.currency, lines=tuple(lines))
+
+
+def cart_summary_for_request(company_id: int) -> CartInfo | None:
+    """The shopper's cart for the page chrome (badge); None without a cart cookie (no query)."""
+    if not request.cookies.get(CART_COOKIE):
+        return None
+    cart = current_cart(company_id)
+    return cart_info(cart) if cart else None
+
+
+def _source_type(visit: Visit | None) -> str:
+    if visit is None:
+        return "DIRECT"
+    if (visit.utm_medium or "").lower() == "email":
+        return "EMAIL"
+    return "LANDING_PAGE" if visit.landing_page_id else "DIRECT"
+
+
+def _check_stock(variant: Variant, wanted: int) -> None:
+    if not variant.product.is_buyable or not variant.in_stock:
+        raise CartError(f"{variant.product.title} is out of stock.")
+    available = variant.available
+    if available is not None and wanted > available:
+        raise CartError(f"Only {available} of {variant.product.title} left in stock.")
+
+
+def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
+    """Add ``quantity`` of a variant to the shopper's cart, creating the cart on the first add.
+
+    The merchant is the one of the shopper's cart, else of their visit; a variant of another
+    merchant is refused as unknown. Raises CartError for an unknown variant, a quantity that is
+    not 1..99, a line total over 99, or more than the stock. Commits.
+    """
+    variant_id = _parse_id(variant_raw, "product")
+    quantity = parse_quantity(quantity_raw)
+    visit = current_visit()
+    cart = current_cart(lock=True)
+    company_id = cart.company_id if cart else (visit.company_id if visit else None)
+    variant = db.session.get(Variant, variant_id)
+    if variant is None or (company_id is not None and variant.company_id != company_id):
+        raise CartError("Unknown product: it may have been removed.")
+    if cart is None:
+        company = db.session.get(Company, variant.company_id)
+        cart = Cart(
+            token=new_token(),
+            company_id=variant.company_id,
+            visit_id=visit.id if visit else None,
+            landing_page_id=visit.landing_page_id if visit else None,
+            source_type=_source_type(visit),
+            currency=company.currency,
+        )
+        db.session.add(cart)
+        db.session.flush()
+    line = next((item for item in cart.lines if item.variant_id == variant.id), None)
+    new_quantity = quantity + (line.quantity if line else 0)
+    if new_quantity > MAX_QUANTITY:
+        raise CartError(f"You can buy at most {MAX_QUANTITY} of an item.")
+    _check_stock(variant, new_quantity)
+    if line is None:
+        line = LineItem(cart=cart, variant_id=variant.id, quantity=quantity, unit_price_cents=variant.price_cents)
+        db.session.add(line)
+    else:
+        line.quantity = new_quantity
+    _touch(cart)
+    record_event(visit if visit and cart.visit_id == visit.id else None, "add_to_cart",
+                 {"variant_id": variant.id, "quantity": quantity, "price_cents": variant.price_cents})
+    db.session.commit()
+    return cart
+
+
+def _line_for(cart: Cart | None, variant_raw: str | None) -> LineItem:
+    if cart is None:
+        raise CartError("Your cart is empty.")
+    variant_id = _parse_id(variant_raw, "cart line")
+    line = next((item for item in cart.lines if item.variant_id == variant_id), None)
+    if line is None:
+        raise CartError("That item is no longer in your cart.")
+    return line
+
+
+def update_quantity(variant_raw: str | None, quantity_raw: str | None) -> Cart:
+    """Set a line's quantity (1..99, within stock). Raises CartError otherwise. Commits."""
+    cart = current_cart(lock=True)
+    line = _line_for(cart, variant_raw)
+    quantity = parse_quantity(quantity_raw)
+    if quantity > line.quantity:
+        _check_stock(line.variant, quantity)
+    line.quantity = quantity
+    _touch(cart)
+    db.session.commit()
+    return cart
+
+
+def remove_line(variant_raw: str | None) -> Cart:
+    """Remove a line from the cart. Raises CartError when it is not there. Commits."""
+    cart = current_cart(lock=True)
+    line = _line_for(cart, variant_raw)
+    cart.lines.remove(line)
+    _touch(cart)
+    db.session.commit()
+    return cart
+
+
+def _touch(cart: Cart) -> None:
+    # A new version gives the next PaymentIntent a new idempotency key.
+    cart.version = (cart.version or 0) + 1
+    cart.updated_at = utcnow()

@@ -1,0 +1,100 @@
+"""Checkout page with progressive capture, and the order confirmation page."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+
+from storefront.cart.routes import visit_key
+from storefront.cart.services import cart_info, current_cart
+from storefront.checkout.fields import COUNTRIES, FIELD_NAMES, FIELDS
+from storefront.checkout.models import Order
+from storefront.checkout.services import capture_field, capture_form, start_checkout
+from storefront.extensions import db, limiter
+from storefront.htmx import no_store, render
+
+bp = Blueprint("checkout", __name__)
+
+
+def capture_limit() -> str:
+    return current_app.config["RATELIMIT_CAPTURE"]
+
+
+def checkout_limit() -> str:
+    return current_app.config["RATELIMIT_CHECKOUT"]
+
+
+def _page(cart, results=None, status=200):
+    info = cart_info(cart)
+    saved = dict(cart.checkout_fields or {})
+    values = {name: (results[name].value if results else saved.get(name, "")) for name in FIELD_NAMES}
+    errors = {name: r.error for name, r in (results or {}).items() if r.error}
+    response = render(
+        "checkout/page.html", "checkout_form", status=status, cart=info, cart_row=cart,
+        fields=FIELDS, countries=COUNTRIES, values=values, errors=errors,
+        stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+        stripe_js_url=current_app.config["STRIPE_JS_URL"],
+        stripe_local=current_app.config["STRIPE_LOCAL"],
+    )
+    return no_store(response)
+
+
+def _cart_or_redirect():
+    cart = current_cart()
+    if cart is None or not cart.lines:
+        flash("Your cart is empty.", "info")
+        return None, no_store(redirect(url_for("cart.show"), code=303))
+    return cart, None
+
+
+@bp.get("/checkout")
+def show():
+    """The checkout form with the order summary; an empty cart goes back to /cart."""
+    cart, response = _cart_or_redirect()
+    if response is not None:
+        return response
+    start_checkout(cart)
+    return _page(cart)
+
+
+@bp.post("/checkout")
+@limiter.limit(checkout_limit)
+@limiter.limit(checkout_limit, key_func=visit_key)
+def submit():
+    """The whole form in one request (no JavaScript): save every valid field, show errors
+    with 422, or go on to payment."""
+    cart, response = _cart_or_redirect()
+    if response is not None:
+        return response
+    results = capture_form(cart, request.form)
+    if any(r.error for r in results.values()):
+        return _page(cart, results, status=422)
+    flash("Your details are saved.", "success")
+    return no_store(redirect(url_for("checkout.show", _anchor="payment"), code=303))
+
+
+@bp.post("/checkout/field/<name>")
+@limiter.limit(capture_limit)
+@limiter.limit(capture_limit, key_func=visit_key)
+def field(name: str):
+    """Progressive capture of one field; answers the field re-rendered with its state."""
+    if name not in FIELD_NAMES:
+        abort(404)
+    cart = current_cart()
+    if cart is None:
+        return no_store(render("checkout/_expired.html", "expired", status=409))
+    result = capture_field(cart, name, request.form.get(name))
+    spec = next(f for f in FIELDS if f[0] == name)
+    return no_store(
+        render("checkout/_field.html", "field", spec=spec, value=result.value, error=result.error,
+               checked=True, countries=COUNTRIES)
+    )
+
+
+@bp.get("/orders/<token>")
+def order(token: str):
+    """The confirmation page, found by the order's 256-bit token."""
+    if len(token) > 64:
+        abort(404)
+    found = db.session.execute(db.select(Order).filter_by(token=token)).scalar_one_or_none()
+    if found is None:
+        abort(404)
+    return no_store(render("checkout/order.html", "order", order=found))

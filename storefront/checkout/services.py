@@ -1,0 +1,236 @@
+"""Checkout rules: progressive capture of the form, and creating the Order exactly once.
+
+``complete_order`` is the one path to an order, from the webhook, the shopper's return, or
+a hosted Checkout Session: it locks the cart row, and returns the existing order when one
+was already made (Saleor's complete_checkout does the same).
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from storefront.accounts.models import Company
+from storefront.cart.models import Cart
+from storefront.cart.services import cart_info
+from storefront.catalog.models import Variant
+from storefront.checkout.fields import FIELD_NAMES, FieldResult, validate_all, validate_field
+from storefront.checkout.models import Customer, Order, OrderLine
+from storefront.extensions import db
+from storefront.landing.models import Visit
+from storefront.landing.visits import record_event
+from storefront.leads.services import capture_lead, convert_lead
+from storefront.types import new_token, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class CheckoutError(ValueError):
+    """A shopper-facing reason the checkout cannot go on; ``str(error)`` is the message."""
+
+
+def _visit(cart: Cart) -> Visit | None:
+    return db.session.get(Visit, cart.visit_id) if cart.visit_id else None
+
+
+def start_checkout(cart: Cart) -> None:
+    """Record checkout_started once per cart. Commits when it records."""
+    if cart.checkout_started_at is None:
+        cart.checkout_started_at = utcnow()
+        record_event(_visit(cart), "checkout_started", {"cart_version": cart.version})
+        db.session.commit()
+
+
+def capture_field(cart: Cart, name: str, raw: str | None) -> FieldResult:
+    """Validate and save one field as the shopper leaves it; update the Lead. Commits.
+
+    An invalid value is not saved (the last valid one stays). Raises KeyError for a field
+    that is not on the form.
+    """
+    fields = dict(cart.checkout_fields or {})
+    result = validate_field(name, raw, fields.get("country"))
+    if result.error is None:
+        if result.value:
+            fields[name] = result.value
+        else:
+            fields.pop(name, None)
+        cart.checkout_fields = fields
+    capture_lead(cart, _visit(cart), name, FIELD_NAMES)
+    db.session.commit()
+    return result
+
+
+def capture_form(cart: Cart, form: dict) -> dict[str, FieldResult]:
+    """Validate and save the whole form in one request (the no-JavaScript path). Commits.
+
+    Valid values are saved even when other fields have errors, so nothing typed is lost.
+    """
+    results = validate_all(form)
+    fields = dict(cart.checkout_fields or {})
+    for name, result in results.items():
+        if result.error is None:
+            if result.value:
+                fields[name] = result.value
+            else:
+                fields.pop(name, None)
+    cart.checkout_fields = fields
+    capture_lead(cart, _visit(cart), None, FIELD_NAMES)
+    db.session.commit()
+    return results
+
+
+def _next_order_number(company_id: int) -> str:
+    # A conditional UPDATE ... RETURNING serialises concurrent orders of one merchant.
+    seq = db.session.execute(
+        update(Company)
+        .where(Company.id == company_id)
+        .values(order_number_seq=Company.order_number_seq + 1)
+        .returning(Company.order_number_seq)
+    ).scalar_one()
+    return str(seq)
+
+
+def _take_stock(variant_id: int, quantity: int) -> bool:
+    """Decrement tracked stock by a conditional UPDATE; False when too few are left."""
+    result = db.session.execute(
+        update(Variant)
+        .where(Variant.id == variant_id, Variant.track_inventory.is_(True), Variant.stock >= quantity)
+        .values(stock=Variant.stock - quantity)
+    )
+    if result.rowcount == 1:
+        return True
+    variant = db.session.get(Variant, variant_id)
+    return variant is not None and not variant.track_inventory
+
+
+def _customer_for(company_id: int, fields: dict) -> Customer | None:
+    email = fields.get("email")
+    if not email:
+        return None
+    customer = db.session.execute(
+        db.select(Customer).filter_by(company_id=company_id, email=email)
+    ).scalar_one_or_none()
+    if customer is None:
+        customer = Customer(company_id=company_id, email=email)
+        db.session.add(customer)
+    customer.first_name = fields.get("first_name") or customer.first_name
+    customer.last_name = fields.get("last_name") or customer.last_name
+    customer.phone = fields.get("phone") or customer.phone
+    db.session.flush()
+    return customer
+
+
+def existing_order(cart_id: int) -> Order | None:
+    """The order already made from this cart, if any."""
+    return db.session.execute(db.select(Order).filter_by(cart_id=cart_id)).scalar_one_or_none()
+
+
+def complete_order(
+    cart_id: int,
+    *,
+    amount_paid_cents: int,
+    currency: str,
+    payment_intent_id: str | None = None,
+    checkout_session_id: str | None = None,
+    email: str | None = None,
+) -> tuple[Order, bool]:
+    """Create the Order for a paid cart exactly once; returns (order, created).
+
+    Locks the cart row, so the webhook and the shopper's return can race safely; the unique
+    ``orders.cart_id`` backs this up where ``FOR UPDATE`` is ignored (SQLite). Snapshots
+    lines and prices, decrements tracked stock, creates or links the Customer by email,
+    converts the Lead, marks the cart CONVERTED, sets the visit's ``converted_at`` and copies
+    the attribution. An order whose paid amount differs from the cart total, or whose stock
+    ran out, gets status NEEDS_REVIEW. Commits. Raises LookupError for an unknown cart.
+    """
+    cart = db.session.execute(
+        db.select(Cart).filter_by(id=cart_id).with_for_update()
+    ).scalar_one_or_none()
+    if cart is None:
+        raise LookupError(f"no cart {cart_id}")
+    order = existing_order(cart.id)
+    if order is not None:
+        db.session.rollback()
+        return order, False
+
+    info = cart_info(cart)
+    fields = dict(cart.checkout_fields or {})
+    if email and not fields.get("email"):
+        fields["email"] = email.lower()
+    visit = _visit(cart)
+    customer = _customer_for(cart.company_id, fields)
+    status = "PAID"
+    if amount_paid_cents != info.total_cents or currency.upper() != cart.currency.upper():
+        log.warning("cart %s: paid %s %s but total is %s %s", cart.id, amount_paid_cents, currency,
+                    info.total_cents, cart.currency)
+        status = "NEEDS_REVIEW"
+    # Lock variant rows in id order so concurrent orders never deadlock.
+    for line in sorted(info.lines, key=lambda li: li.variant_id):
+        if not _take_stock(line.variant_id, line.quantity):
+            status = "NEEDS_REVIEW"
+    order = Order(
+        company_id=cart.company_id,
+        number=_next_order_number(cart.company_id),
+        token=new_token(),
+        cart_id=cart.id,
+        customer_id=customer.id if customer else None,
+        email=fields.get("email"),
+        phone=fields.get("phone"),
+        shipping_name=" ".join(filter(None, [fields.get("first_name"), fields.get("last_name")])) or None,
+        shipping_address={k: fields[k] for k in ("address1", "address2", "city", "postcode", "country") if fields.get(k)},
+        currency=cart.currency,
+        subtotal_cents=info.subtotal_cents,
+        total_cents=info.total_cents,
+        amount_paid_cents=amount_paid_cents,
+        status=status,
+        payment_intent_id=payment_intent_id,
+        checkout_session_id=checkout_session_id,
+        landing_page_id=cart.landing_page_id,
+        visit_id=cart.visit_id,
+        source_type=cart.source_type,
+        utm_source=visit.utm_source if visit else None,
+        utm_medium=visit.utm_medium if visit else None,
+        utm_campaign=visit.utm_campaign if visit else None,
+        utm_term=visit.utm_term if visit else None,
+        utm_content=visit.utm_content if visit else None,
+        lines=[
+            OrderLine(
+                variant_id=line.variant_id,
+                product_title=line.product_title,
+                variant_title=line.variant_label,
+                sku=line.sku,
+                unit_price_cents=line.unit_price_cents,
+                quantity=line.quantity,
+                line_total_cents=line.line_total_cents,
+            )
+            for line in info.lines
+        ],
+    )
+    db.session.add(order)
+    lead = convert_lead(cart.company_id, cart.id, order.email, order.customer_id, amount_paid_cents)
+    if lead is not None:
+        order.lead_id = lead.id
+    cart.status = "CONVERTED"
+    cart.payment_error = None
+    if visit is not None and visit.converted_at is None:
+        visit.converted_at = utcnow()
+    record_event(visit, "order_completed", {"total_cents": info.total_cents, "currency": cart.currency})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The other path won the race on the unique cart_id: return its order.
+        db.session.rollback()
+        order = existing_order(cart_id)
+        if order is None:
+            raise
+        return order, False
+    return order, True
+
+
+def record_payment_failure(cart_id: int, message: str) -> None:
+    """Keep the cart and remember why the payment failed, to show the shopper. Commits."""
+    cart = db.session.get(Cart, cart_id)
+    if cart is not None and cart.status == "ACTIVE":
+        cart.payment_error = message[:500]
+        db.session.commit()

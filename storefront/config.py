@@ -1,0 +1,91 @@
+"""Settings from the environment, with the embedded defaults of ARCHITECTURE §1.
+
+Secrets have no production default: with ``STOREFRONT_ENV=production`` a missing
+``SECRET_KEY`` or ``IP_HASH_SECRET`` raises ``RuntimeError`` at start-up.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+# The test-mode Stripe (localstripe) listens here when no STRIPE_SECRET_KEY is set.
+LOCALSTRIPE_DEFAULT_BASE = "http://127.0.0.1:8420"
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _dev_secret(name: str) -> str:
+    """A per-instance secret kept in ``instance/`` so sessions survive restarts in dev."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / f".{name.lower()}"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_config() -> dict:
+    """Build the Flask config dict from ``os.environ``.
+
+    Keys read: DATABASE_URL, REDIS_URL, SECRET_KEY, IP_HASH_SECRET, STRIPE_SECRET_KEY,
+    STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE, SMTP_HOST, SMTP_PORT,
+    MAIL_FROM, OUTBOX_DIR, RATELIMIT_* and STOREFRONT_ENV.
+    """
+    production = os.environ.get("STOREFRONT_ENV") == "production"
+    if production:
+        missing = [k for k in ("SECRET_KEY", "IP_HASH_SECRET", "DATABASE_URL") if not os.environ.get(k)]
+        if missing:
+            raise RuntimeError(f"production needs these settings: {', '.join(missing)}")
+
+    stripe_key = os.environ.get("STRIPE_SECRET_KEY", "")
+    test_mode = not stripe_key or stripe_key.startswith("sk_test_")
+    localstripe = not stripe_key
+    api_base = os.environ.get("STRIPE_API_BASE") or (LOCALSTRIPE_DEFAULT_BASE if localstripe else "")
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'storefront.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    return {
+        "PRODUCTION": production,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _dev_secret("SECRET_KEY"),
+        "IP_HASH_SECRET": os.environ.get("IP_HASH_SECRET") or _dev_secret("IP_HASH_SECRET"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "STRIPE_SECRET_KEY": stripe_key or "sk_test_localstripe",
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY") or "pk_test_localstripe",
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_localstripe",
+        "STRIPE_API_BASE": api_base,
+        "STRIPE_LOCAL": localstripe,
+        "STRIPE_TEST_MODE": test_mode,
+        "STRIPE_JS_URL": (api_base + "/js.stripe.com/v3/") if localstripe else "https://js.stripe.com/v3/",
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "orders@storefront.test"),
+        # Where shoppers reach the shop; links in emails are built on it.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "storefront",
+        # Real catalogue exports used by the demo seed; shared/ sits beside the repo.
+        "CATALOG_DATA_DIR": os.environ.get("CATALOG_DATA_DIR") or str(INSTANCE_DIR.parent.parent / "shared" / "data" / "catalog"),
+        # Per IP and per visit; raise them for the benchmark.
+        "RATELIMIT_CART": os.environ.get("RATELIMIT_CART", "60/minute"),
+        "RATELIMIT_CAPTURE": os.environ.get("RATELIMIT_CAPTURE", "240/minute"),
+        "RATELIMIT_CHECKOUT": os.environ.get("RATELIMIT_CHECKOUT", "20/minute"),
+        "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
+    }

@@ -1,0 +1,62 @@
+"""The demo merchant: the real WooCommerce catalogue and the published ``summer-sale`` page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+
+from storefront.accounts.models import Company
+from storefront.catalog.models import Product
+from storefront.catalog.services import import_catalog
+from storefront.extensions import db
+from storefront.landing.models import LandingPage, LandingPageProduct, Section
+from storefront.landing.services import clear_section_cache
+
+DEMO_SLUG = "demo"
+DEMO_FILES = ("woocommerce/sample_products.csv", "woocommerce/experimental_fashion_sample_9_products.csv")
+GRID_SIZE = 24
+
+
+def seed_demo(data_dir: str | None = None) -> LandingPage:
+    """Create or refresh the demo merchant, import the catalogue, and publish ``summer-sale``
+    (a hero and a product grid of up to 24 buyable products). Idempotent. Commits.
+
+    Raises FileNotFoundError when the catalogue exports are not at CATALOG_DATA_DIR.
+    """
+    base = Path(data_dir or current_app.config["CATALOG_DATA_DIR"])
+    company = db.session.execute(db.select(Company).filter_by(slug=DEMO_SLUG)).scalar_one_or_none()
+    if company is None:
+        company = Company(name="Demo Outfitters", slug=DEMO_SLUG, currency="USD",
+                          timezone="America/New_York", support_email="help@demo.test")
+        db.session.add(company)
+        db.session.commit()
+    for name in DEMO_FILES:
+        import_catalog(base / name, company)
+
+    page = db.session.execute(db.select(LandingPage).filter_by(slug="summer-sale")).scalar_one_or_none()
+    if page is None:
+        page = LandingPage(company_id=company.id, slug="summer-sale", title="Summer Sale")
+        db.session.add(page)
+    page.status = "published"
+    page.meta_title = "Summer Sale: up to 40% off | Demo Outfitters"
+    page.meta_description = "Tees, hoodies and accessories for the long days. Free returns."
+    page.sections.clear()
+    db.session.flush()
+    hero = Section(type="hero", position=1, settings={
+        "heading": "Summer Sale",
+        "subheading": "Soft tees, warm hoodies and the accessories to match. Sale prices while stock lasts.",
+        "cta_label": "Shop the sale",
+    })
+    grid = Section(type="product_grid", position=2, settings={"heading": "Bestsellers", "columns": 4})
+    page.sections.extend([hero, grid])
+    db.session.flush()
+    products = db.session.execute(
+        db.select(Product).filter_by(company_id=company.id, status="active", published=True).order_by(Product.id)
+    ).scalars().all()
+    buyable = [p for p in products if p.variants and any(v.price_cents > 0 for v in p.variants)][:GRID_SIZE]
+    for position, product in enumerate(buyable, start=1):
+        db.session.add(LandingPageProduct(landing_page_id=page.id, section_id=grid.id,
+                                          product_id=product.id, position=position))
+    db.session.commit()
+    clear_section_cache()
+    return page

@@ -1,0 +1,114 @@
+"""Landing pages, their ordered sections, the products on them, and Visits with their events."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storefront.extensions import db
+from storefront.types import JSONType, UTCDateTime, utcnow
+
+SECTION_TYPES = ("hero", "product_grid", "rich_text")
+
+
+class LandingPage(db.Model):
+    """A merchant's landing page at ``/lp/<slug>``; ``status`` is draft or published."""
+
+    __tablename__ = "landing_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    meta_title: Mapped[str | None] = mapped_column(String(200))
+    meta_description: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    company = relationship("Company", lazy="joined")
+    sections: Mapped[list[Section]] = relationship(
+        order_by="Section.position", cascade="all, delete-orphan", back_populates="landing_page"
+    )
+
+
+class Section(db.Model):
+    """One block of a page. ``settings`` is JSON whose keys depend on ``type``:
+    hero {heading, subheading, cta_label}; product_grid {heading, columns 2..4};
+    rich_text {html, sanitised on save}."""
+
+    __tablename__ = "sections"
+    __table_args__ = (Index("ix_sections_page_position", "landing_page_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    settings: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    landing_page: Mapped[LandingPage] = relationship(back_populates="sections")
+    products: Mapped[list[LandingPageProduct]] = relationship(
+        order_by="LandingPageProduct.position", cascade="all, delete-orphan"
+    )
+
+
+class LandingPageProduct(db.Model):
+    """A product chosen for a product-grid section, in ``position`` order."""
+
+    __tablename__ = "landing_page_products"
+    __table_args__ = (UniqueConstraint("section_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=1)
+
+    product = relationship("Product")
+
+
+class Visit(db.Model):
+    """A shopper's visit from a landing page (the LandingPageSession).
+
+    ``token`` is the 256-bit cookie value; ``ip_hash`` is HMAC-SHA256 of the IP with the
+    server secret, never the raw IP; ``visitor_id`` is the long-lived returning-visitor id.
+    """
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id"), index=True)
+    visitor_id: Mapped[str] = mapped_column(String(64), index=True)
+    utm_source: Mapped[str | None] = mapped_column(String(200))
+    utm_medium: Mapped[str | None] = mapped_column(String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(String(200))
+    utm_term: Mapped[str | None] = mapped_column(String(200))
+    utm_content: Mapped[str | None] = mapped_column(String(200))
+    referrer: Mapped[str | None] = mapped_column(Text)
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VisitEvent(db.Model):
+    """The per-visit event log: page_view, add_to_cart, checkout_started, payment_submitted,
+    order_completed. Indexed for per-page, per-day queries."""
+
+    __tablename__ = "visit_events"
+    __table_args__ = (
+        Index("ix_visit_events_page_time", "landing_page_id", "created_at"),
+        Index("ix_visit_events_type_time", "type", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

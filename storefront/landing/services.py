@@ -1,0 +1,74 @@
+"""Landing-page reads: the published page by slug and its sections, rendered once and cached."""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app, render_template
+from sqlalchemy.orm import selectinload
+
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.landing.models import LandingPage, LandingPageProduct, Section
+
+# Rendered sections per process: {(page id, updated_at): (expires_at, html)}. Stock badges
+# may lag by SECTION_CACHE_SECONDS; add to cart always checks live stock.
+_section_cache: dict[tuple, tuple[float, str]] = {}
+_cache_lock = threading.Lock()
+CSRF_PLACEHOLDER = "__CSRF_TOKEN__"
+
+
+def published_page(slug: str) -> LandingPage | None:
+    """The published page with ``slug``, or None for a draft, archived or unknown slug."""
+    if len(slug) > 120:
+        return None
+    return db.session.execute(
+        db.select(LandingPage).filter_by(slug=slug, status="published")
+    ).scalar_one_or_none()
+
+
+def load_sections(page: LandingPage) -> list[Section]:
+    """The page's sections with their products, variants and images in four queries."""
+    return list(
+        db.session.execute(
+            db.select(Section)
+            .filter_by(landing_page_id=page.id)
+            .order_by(Section.position)
+            .options(
+                selectinload(Section.products)
+                .joinedload(LandingPageProduct.product)
+                .options(selectinload(Product.variants), selectinload(Product.images))
+            )
+        ).scalars()
+    )
+
+
+def rendered_sections(page: LandingPage, csrf_token: str) -> str:
+    """The page's sections as HTML, from the per-process cache when fresh.
+
+    The cached HTML holds a placeholder where each form's CSRF token goes, so one rendering
+    serves every shopper; ``csrf_token`` is filled in per request.
+    """
+    ttl = current_app.config["SECTION_CACHE_SECONDS"]
+    key = (page.id, page.updated_at)
+    now = time.monotonic()
+    entry = _section_cache.get(key)
+    if entry is None or entry[0] < now or ttl <= 0:
+        html = render_template(
+            "landing/_sections.html",
+            page=page,
+            sections=load_sections(page),
+            currency=page.company.currency,
+            locale=page.company.locale,
+            csrf_placeholder=CSRF_PLACEHOLDER,
+        )
+        with _cache_lock:
+            _section_cache[key] = (now + ttl, html)
+        entry = _section_cache[key]
+    return entry[1].replace(CSRF_PLACEHOLDER, csrf_token)
+
+
+def clear_section_cache() -> None:
+    """Forget every cached rendering (after an import or an admin edit in this process)."""
+    with _cache_lock:
+        _section_cache.clear()

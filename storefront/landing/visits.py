@@ -1,0 +1,122 @@
+"""Visits (LandingPageSession) and their event log.
+
+A visit is kept in a 256-bit HttpOnly cookie; a long-lived second cookie names the
+returning visitor. A new visit is one INSERT of the visit plus its page_view event.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, current_app, request
+
+from storefront.extensions import db
+from storefront.landing.models import LandingPage, Visit, VisitEvent
+from storefront.security import hash_ip
+from storefront.types import new_token, utcnow
+
+VISIT_COOKIE = "sf_visit"
+VISITOR_COOKIE = "sf_vid"
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+VISIT_COOKIE_AGE = timedelta(days=30)
+VISITOR_COOKIE_AGE = timedelta(days=730)
+# A visit idle this long is over; the next page view starts a new one.
+VISIT_IDLE_LIMIT = timedelta(minutes=30)
+# Don't write last_activity_at more often than this, so repeat views stay read-only.
+ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
+MAX_UTM_LENGTH = 200
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] or None
+
+
+def utm_from_request() -> dict[str, str | None]:
+    """The five UTM parameters from the query string, trimmed to 200 characters each."""
+    return {field: _clean(request.args.get(field), MAX_UTM_LENGTH) for field in UTM_FIELDS}
+
+
+def current_visit(company_id: int | None = None) -> Visit | None:
+    """The visit named by the cookie, if it exists (and belongs to ``company_id`` when given)."""
+    token = request.cookies.get(VISIT_COOKIE)
+    if not token or len(token) > 64:
+        return None
+    visit = db.session.execute(db.select(Visit).filter_by(token=token)).scalar_one_or_none()
+    if visit is None or (company_id is not None and visit.company_id != company_id):
+        return None
+    return visit
+
+
+def record_event(visit: Visit | None, event_type: str, payload: dict | None = None) -> None:
+    """Add an event to the visit's log (in the caller's transaction); no-op without a visit."""
+    if visit is None:
+        return
+    db.session.add(
+        VisitEvent(
+            visit_id=visit.id,
+            company_id=visit.company_id,
+            landing_page_id=visit.landing_page_id,
+            type=event_type,
+            payload=payload or {},
+        )
+    )
+
+
+def track_landing_view(page: LandingPage) -> tuple[Visit, bool]:
+    """Start or resume the visit for a view of ``page``; returns (visit, is_new).
+
+    A new visit starts when there is no visit cookie, when it belongs to another page or
+    merchant, when it has been idle for 30 minutes, or when the URL carries new UTM values
+    (a new ad click is a new visit). Commits.
+    """
+    utm = utm_from_request()
+    now = utcnow()
+    visit = current_visit(page.company_id)
+    fresh_utm = any(utm.values()) and visit is not None and any(
+        utm[f] != getattr(visit, f) for f in UTM_FIELDS
+    )
+    if (
+        visit is not None
+        and visit.landing_page_id == page.id
+        and not fresh_utm
+        and now - visit.last_activity_at < VISIT_IDLE_LIMIT
+    ):
+        if now - visit.last_activity_at > ACTIVITY_WRITE_INTERVAL:
+            visit.last_activity_at = now
+            record_event(visit, "page_view", {"returning": True})
+            db.session.commit()
+        return visit, False
+
+    visitor_id = request.cookies.get(VISITOR_COOKIE)
+    if not visitor_id or len(visitor_id) > 64:
+        visitor_id = new_token()
+    visit = Visit(
+        token=new_token(),
+        company_id=page.company_id,
+        landing_page_id=page.id,
+        visitor_id=visitor_id,
+        referrer=_clean(request.referrer, 2000),
+        user_agent=_clean(request.user_agent.string, 500),
+        ip_hash=hash_ip(request.remote_addr),
+        started_at=now,
+        last_activity_at=now,
+        **utm,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    record_event(visit, "page_view", {"slug": page.slug})
+    db.session.commit()
+    return visit, True
+
+
+def set_visit_cookies(response: Response, visit: Visit) -> None:
+    """Write the visit and visitor cookies: HttpOnly, SameSite=Lax, Secure in production."""
+    secure = current_app.config["PRODUCTION"]
+    response.set_cookie(
+        VISIT_COOKIE, visit.token, max_age=int(VISIT_COOKIE_AGE.total_seconds()),
+        httponly=True, samesite="Lax", secure=secure,
+    )
+    response.set_cookie(
+        VISITOR_COOKIE, visit.visitor_id, max_age=int(VISITOR_COOKIE_AGE.total_seconds()),
+        httponly=True, samesite="Lax", secure=secure,
+    )

@@ -1,0 +1,40 @@
+"""Money is integer minor units plus an ISO 4217 code; Babel formats and parses it."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+class MoneyError(ValueError):
+    """A price string that is not a non-negative decimal amount."""
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency`` per ISO 4217 (CLDR data): USD 2, JPY 0, KWD 3."""
+    return get_currency_precision(currency.upper())
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str:
+    """Format ``amount_minor`` (e.g. cents) for display: 1999, "USD" -> "$19.99"."""
+    value = Decimal(amount_minor).scaleb(-minor_units(currency))
+    return format_currency(value, currency.upper(), locale=locale)
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Parse a decimal price such as "19.99", ".5" or "750" into minor units of ``currency``.
+
+    Raises MoneyError for text that is not a number, is negative, or has more decimals
+    than the currency allows.
+    """
+    cleaned = (text or "").strip().replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise MoneyError(f"not a price: {text!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise MoneyError(f"not a price: {text!r}")
+    scaled = value.scaleb(minor_units(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"too many decimals for {currency}: {text!r}")
+    return int(scaled)

@@ -1,0 +1,123 @@
+"""The Stripe gateway: the only module, with ``webhooks``, that talks to Stripe.
+
+In test mode without keys it talks to localstripe on 127.0.0.1 (STRIPE_API_BASE).
+Every call that creates something carries an idempotency key.
+"""
+from __future__ import annotations
+
+import stripe
+from flask import current_app
+
+from storefront.cart.models import Cart
+from storefront.extensions import db
+from storefront.pricing.totals import CartInfo
+
+
+class PaymentError(Exception):
+    """Stripe refused or failed; ``str(error)`` is safe to show the shopper."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+def client() -> stripe.StripeClient:
+    """A StripeClient for the configured key and API base (localstripe in test mode)."""
+    base = current_app.config["STRIPE_API_BASE"]
+    addresses = {"api": base} if base else None
+    return stripe.StripeClient(
+        current_app.config["STRIPE_SECRET_KEY"], base_addresses=addresses, max_network_retries=1
+    )
+
+
+def _shopper_message(error: stripe.StripeError) -> str:
+    if isinstance(error, stripe.CardError):
+        return error.user_message or "Your card was declined. Please try another card."
+    if isinstance(error, stripe.APIConnectionError):
+        return "We couldn't reach the payment service. Nothing was charged; please try again."
+    return "The payment could not be processed. Nothing was charged; please try again."
+
+
+def ensure_payment_intent(cart: Cart, info: CartInfo) -> stripe.PaymentIntent:
+    """The PaymentIntent for the cart's current version, created once per version.
+
+    Amount is ``info.total_cents`` in the cart's currency; metadata carries ``cart_id``.
+    The idempotency key is the cart id and version, so a repeat click reuses the intent;
+    a changed cart gets a new intent and the old one is cancelled. Commits the cart's
+    intent id. Raises PaymentError when Stripe fails.
+    """
+    api = client()
+    try:
+        if cart.payment_intent_id and cart.payment_intent_version == cart.version:
+            intent = api.v1.payment_intents.retrieve(cart.payment_intent_id)
+            if intent.status != "canceled":
+                return intent
+        if cart.payment_intent_id:
+            _cancel_quietly(api, cart.payment_intent_id)
+        intent = api.v1.payment_intents.create(
+            params={
+                "amount": info.total_cents,
+                "currency": cart.currency.lower(),
+                "payment_method_types": ["card"],
+                "metadata": {"cart_id": str(cart.id), "company_id": str(cart.company_id)},
+            },
+            options={"idempotency_key": f"cart-{cart.id}-v{cart.version}-{info.total_cents}"},
+        )
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+    cart.payment_intent_id = intent.id
+    cart.payment_intent_version = cart.version
+    db.session.commit()
+    return intent
+
+
+def _cancel_quietly(api: stripe.StripeClient, intent_id: str) -> None:
+    try:
+        intent = api.v1.payment_intents.retrieve(intent_id)
+        if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action"):
+            api.v1.payment_intents.cancel(intent_id)
+    except stripe.StripeError:
+        current_app.logger.warning("could not cancel the outdated PaymentIntent %s", intent_id)
+
+
+def confirm_with_card(intent_id: str, card_id: str) -> stripe.PaymentIntent:
+    """Attach a tokenised card (``card_...`` from Stripe.js createToken) and confirm.
+
+    This is the test-mode path: localstripe's Stripe.js confirms only intents that already
+    have a payment method. Raises PaymentError with the shopper-facing reason on a decline.
+    """
+    api = client()
+    try:
+        api.v1.payment_intents.update(intent_id, params={"payment_method": card_id})
+        return api.v1.payment_intents.confirm(intent_id)
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
+def retrieve_payment_intent(intent_id: str) -> stripe.PaymentIntent:
+    """Fetch an intent from Stripe. Raises PaymentError when Stripe fails or it is unknown."""
+    try:
+        return client().v1.payment_intents.retrieve(intent_id)
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
+def failure_message(intent) -> str:
+    """The shopper-facing reason from ``last_payment_error`` of an intent (object or dict)."""
+    error = intent.get("last_payment_error") if isinstance(intent, dict) else intent.last_payment_error
+    message = (error or {}).get("message") if error else None
+    return message or "Your card was declined. Please try another card."
+
+
+def verify_signature(payload: bytes, signature: str | None, tolerance: int | None = 300) -> None:
+    """Check the ``Stripe-Signature`` header over the raw body with STRIPE_WEBHOOK_SECRET.
+
+    Raises stripe.SignatureVerificationError when it fails.
+    """
+    stripe.WebhookSignature.verify_header(
+        payload.decode("utf-8"), signature or "", current_app.config["STRIPE_WEBHOOK_SECRET"],
+        tolerance=tolerance,
+    )
+
+
+SignatureError = stripe.SignatureVerificationError

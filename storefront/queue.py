@@ -1,0 +1,51 @@
+"""The one place that builds Redis connections and RQ queues.
+
+When no Redis answers (the embedded default), jobs run in-process at once and this is
+logged, so ``make run`` works with Python alone.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+_redis_cache: dict[str, object] = {}
+
+
+def redis_connection():
+    """The app's Redis client, or None when ``REDIS_URL`` is unset or Redis does not answer."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = _redis_cache.get(url)
+    if conn is None:
+        conn = Redis.from_url(url, socket_connect_timeout=1)
+        _redis_cache[url] = conn
+    try:
+        conn.ping()
+    except RedisError:
+        log.warning("Redis at %s does not answer: running jobs in-process", url)
+        return None
+    return conn
+
+
+def enqueue(func, *args, queue_name: str = "default", **kwargs):
+    """Queue ``func(*args)`` on RQ, or run it now when Redis is away.
+
+    Jobs take ids, not objects, and are idempotent, so running in-process is safe.
+    ``kwargs`` go to ``Queue.enqueue`` (e.g. ``retry=Retry(max=3)``).
+    Returns the RQ Job, or None when run in-process.
+    """
+    from rq import Queue
+
+    conn = redis_connection()
+    if conn is None:
+        log.info("no Redis: running %s in-process", func.__name__)
+        func(*args)
+        return None
+    return Queue(queue_name, connection=conn).enqueue(func, *args, **kwargs)

@@ -1,0 +1,229 @@
+"""Shared fixtures: app, client, db, queue (Redis), localstripe, smtp.
+
+The database is PostgreSQL when TEST_DATABASE_URL is set (``make test`` and CI), else a
+SQLite file. Either way the schema comes from the migrations, once per session; each test
+then starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT.parent / "shared" / "data"
+CATALOG_DIR = DATA_DIR / "catalog"
+STRIPE_DIR = DATA_DIR / "stripe"
+WEBHOOK_SECRET = "whsec_test_storefront"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_url(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError as error:
+            if hasattr(error, "code"):
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {seconds} s")
+
+
+def _postgres_url() -> str | None:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    if not raw:
+        return None
+    url = make_url(raw).set(drivername="postgresql+psycopg")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _postgres_url() or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe on 127.0.0.1 at a free port, for the whole session; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storefront.payments.localstripe_server", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_url(base + "/js.stripe.com/v3/")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, localstripe, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from storefront import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": f"storefront-test-{os.getpid()}",
+        "RATELIMIT_CART": "1000/minute",
+        "RATELIMIT_CAPTURE": "1000/minute",
+        "RATELIMIT_CHECKOUT": "1000/minute",
+        "STRIPE_API_BASE": localstripe,
+        "STRIPE_JS_URL": localstripe + "/js.stripe.com/v3/",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        "SECTION_CACHE_SECONDS": 0,
+        "CATALOG_DATA_DIR": str(CATALOG_DIR),
+    })
+    # Flask-Limiter reads its storage settings at init; re-bind with the test storage.
+    from storefront.extensions import limiter
+
+    limiter.init_app(app)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _empty_tables(db) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))
+    db.session.commit()
+
+
+@pytest.fixture()
+def app(_app):
+    """The app with an app context pushed and empty tables."""
+    from storefront.extensions import db, limiter
+    from storefront.landing.services import clear_section_cache
+
+    saved = dict(_app.config)
+    with _app.app_context():
+        yield _app
+        db.session.rollback()
+        db.session.remove()
+        _empty_tables(db)
+        limiter.reset()
+        clear_section_cache()
+    _app.config.clear()
+    _app.config.update(saved)
+
+
+@pytest.fixture()
+def db(app):
+    from storefront.extensions import db as database
+
+    return database
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def queue(app):
+    """The RQ queue on the test Redis, emptied; skips when TEST_REDIS_URL is unset."""
+    from rq import Queue
+
+    from storefront.queue import redis_connection
+
+    if not app.config["REDIS_URL"]:
+        pytest.skip("needs TEST_REDIS_URL")
+    conn = redis_connection()
+    q = Queue("default", connection=conn)
+    q.empty()
+    yield q
+    q.empty()
+
+
+@pytest.fixture()
+def company(db):
+    from storefront.accounts.models import Company
+
+    merchant = Company(name="Acme Apparel", slug="acme", currency="USD", support_email="help@acme.test")
+    db.session.add(merchant)
+    db.session.commit()
+    return merchant
+
+
+@pytest.fixture()
+def smtp(app):
+    """A real SMTP server (aiosmtpd) on loopback; the app sends to it. Yields the inbox list."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    yield inbox.messages
+    controller.stop()
+
+
+@pytest.fixture()
+def live_server(app):
+    """The app served over HTTP on loopback in a thread; yields its base URL.
+
+    localstripe's webhooks are pointed at it for the duration of the test.
+    """
+    from werkzeug.serving import make_server
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    body = f"url={base}/webhooks/stripe&secret={app.config['STRIPE_WEBHOOK_SECRET']}".encode()
+    urllib.request.urlopen(app.config["STRIPE_API_BASE"] + "/_config/webhooks/tests", data=body, timeout=5)
+    yield base
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,59 @@
+"""Test data builders and helpers shared by the suites."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+
+from storefront.catalog.models import Product, ProductImage, Variant
+from storefront.extensions import db
+from storefront.landing.models import LandingPage, LandingPageProduct, Section
+
+
+def make_product(company, title="Classic Tee", price_cents=2000, variants=None, stock=None,
+                 compare_at_cents=None, handle=None) -> Product:
+    """A product with one variant per entry of ``variants`` (dicts of options), else one."""
+    product = Product(company_id=company.id, handle=handle or re.sub(r"\W+", "-", title.lower()),
+                      title=title, option_names=list((variants or [{}])[0].keys()))
+    product.images.append(ProductImage(src="https://example.invalid/tee.jpg", alt=title, position=1))
+    for position, options in enumerate(variants or [{}], start=1):
+        product.variants.append(Variant(
+            company_id=company.id, sku=f"{product.handle}-{position}", title=" / ".join(options.values()) or "Default Title",
+            options=options, price_cents=price_cents, compare_at_cents=compare_at_cents,
+            track_inventory=stock is not None, stock=stock or 0, position=position,
+        ))
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def make_page(company, products, slug="summer-sale", status="published") -> LandingPage:
+    """A landing page with a hero and a product grid of ``products``."""
+    page = LandingPage(company_id=company.id, slug=slug, title="Summer Sale", status=status)
+    hero = Section(type="hero", position=1, settings={"heading": "Summer Sale"})
+    grid = Section(type="product_grid", position=2, settings={"heading": "Bestsellers", "columns": 4})
+    page.sections.extend([hero, grid])
+    db.session.add(page)
+    db.session.flush()
+    for position, product in enumerate(products, start=1):
+        db.session.add(LandingPageProduct(landing_page_id=page.id, section_id=grid.id,
+                                          product_id=product.id, position=position))
+    db.session.commit()
+    return page
+
+
+def csrf_token(client, path="/cart") -> str:
+    """A CSRF token for ``client``'s session, read from a page's form."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token on " + path
+    return match.group(1)
+
+
+def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A ``Stripe-Signature`` header for ``payload``: t=<unix time>,v1=<HMAC-SHA256>."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
