@@ -6,6 +6,10 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import format_currency, get_currency_precision
 
 
+# Prices are stored in 32-bit integer columns; 1e9 minor units is $10,000,000.00.
+MAX_MINOR_UNITS = 1_000_000_000
+
+
 class MoneyError(ValueError):
     """A price string that is not a non-negative decimal amount."""
 
@@ -24,8 +28,8 @@ def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str
 def parse_amount(text: str, currency: str) -> int:
     """Parse a decimal price such as "19.99", ".5" or "750" into minor units of ``currency``.
 
-    Raises MoneyError for text that is not a number, is negative, or has more decimals
-    than the currency allows.
+    Raises MoneyError for text that is not a number, is negative, is above
+    MAX_MINOR_UNITS, or has more decimals than the currency allows.
     """
     cleaned = (text or "").strip().replace(",", "")
     try:
@@ -35,6 +39,8 @@ def parse_amount(text: str, currency: str) -> int:
     if not value.is_finite() or value < 0:
         raise MoneyError(f"not a price: {text!r}")
     scaled = value.scaleb(minor_units(currency))
+    if scaled > MAX_MINOR_UNITS:
+        raise MoneyError(f"price too large: {text!r}")
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"too many decimals for {currency}: {text!r}")
     return int(scaled)

@@ -134,6 +134,7 @@ def complete_order(
     payment_intent_id: str | None = None,
     checkout_session_id: str | None = None,
     email: str | None = None,
+    company_id: int | None = None,
 ) -> tuple[Order, bool]:
     """Create the Order for a paid cart exactly once; returns (order, created).
 
@@ -142,13 +143,15 @@ def complete_order(
     lines and prices, decrements tracked stock, creates or links the Customer by email,
     converts the Lead, marks the cart CONVERTED, sets the visit's ``converted_at`` and copies
     the attribution. An order whose paid amount differs from the cart total, or whose stock
-    ran out, gets status NEEDS_REVIEW. Commits. Raises LookupError for an unknown cart.
+    ran out, gets status NEEDS_REVIEW. Commits. Raises LookupError for an unknown cart, or
+    for a cart of another merchant than ``company_id`` when that is given.
     """
     cart = db.session.execute(
         db.select(Cart).filter_by(id=cart_id).with_for_update()
     ).scalar_one_or_none()
-    if cart is None:
-        raise LookupError(f"no cart {cart_id}")
+    if cart is None or (company_id is not None and cart.company_id != company_id):
+        db.session.rollback()
+        raise LookupError(f"no cart {cart_id} for this merchant")
     order = existing_order(cart.id)
     if order is not None:
         db.session.rollback()

@@ -20,21 +20,25 @@ class WebhookError(ValueError):
     """The event is well-signed but unusable (e.g. no cart_id); answered with 400."""
 
 
-def _cart_id(obj: dict) -> int | None:
-    metadata = obj.get("metadata") or {}
-    raw = metadata.get("cart_id") or obj.get("client_reference_id")
+def _int_or_none(raw) -> int | None:
     try:
         return int(raw) if raw is not None else None
     except (TypeError, ValueError):
         return None
 
 
-def _complete(cart_id: int, **payment) -> None:
+def _cart_id(obj: dict) -> int | None:
+    metadata = obj.get("metadata") or {}
+    return _int_or_none(metadata.get("cart_id") or obj.get("client_reference_id"))
+
+
+def _complete(cart_id: int, obj: dict, **payment) -> None:
+    company_id = _int_or_none((obj.get("metadata") or {}).get("company_id"))
     try:
-        order, created = complete_order(cart_id, **payment)
+        order, created = complete_order(cart_id, company_id=company_id, **payment)
     except LookupError:
         # Not a cart of this installation (another app on the same Stripe account).
-        log.warning("paid event for unknown cart %s: ignored", cart_id)
+        log.warning("paid event for unknown cart %s (or another merchant's): ignored", cart_id)
         return
     if created:
         enqueue_confirmation(order.id)
@@ -47,7 +51,7 @@ def on_payment_intent_succeeded(obj: dict) -> None:
         log.info("payment_intent %s carries no cart_id: not ours", obj.get("id"))
         return
     _complete(
-        cart_id, amount_paid_cents=int(obj.get("amount_received") or obj["amount"]),
+        cart_id, obj, amount_paid_cents=int(obj.get("amount_received") or obj["amount"]),
         currency=obj["currency"], payment_intent_id=obj["id"], email=obj.get("receipt_email"),
     )
 
@@ -69,7 +73,7 @@ def on_checkout_session_completed(obj: dict) -> None:
         raise WebhookError("checkout.session.completed without metadata.cart_id")
     details = obj.get("customer_details") or {}
     _complete(
-        cart_id, amount_paid_cents=int(obj["amount_total"]), currency=obj["currency"],
+        cart_id, obj, amount_paid_cents=int(obj["amount_total"]), currency=obj["currency"],
         checkout_session_id=obj["id"], payment_intent_id=obj.get("payment_intent"),
         email=details.get("email") or obj.get("customer_email"),
     )
@@ -90,10 +94,12 @@ def enqueue_confirmation(order_id: int) -> None:
 def handle_event(event: dict) -> str:
     """Apply a verified event once. Returns "duplicate", "ignored" or "processed".
 
-    The StripeEvent row and the transition commit together with the handler's work only
-    when the handler succeeds; a failed handler leaves no StripeEvent, so Stripe's retry
-    runs it again. Raises WebhookError for a malformed event.
+    The StripeEvent row is committed first, so a concurrent delivery of the same event is
+    answered as a duplicate at once; when the handler fails the row is deleted again, so
+    Stripe's retry runs it. Raises WebhookError for a malformed event.
     """
+    if not isinstance(event, dict):
+        raise WebhookError("not a Stripe event")
     event_id, event_type = event.get("id"), event.get("type")
     obj = (event.get("data") or {}).get("object")
     if not isinstance(event_id, str) or not isinstance(event_type, str) or not isinstance(obj, dict):
