@@ -227,3 +227,26 @@ def live_server(app):
     yield base
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture()
+def run_jobs(app):
+    """Run every queued RQ job now, as worker.py would (in burst mode, in this process).
+
+    Without TEST_REDIS_URL jobs already ran in-process when enqueued, so this does nothing.
+    Returns a function; it returns how many jobs it ran.
+    """
+    def run() -> int:
+        from rq import Queue, SimpleWorker
+
+        from storefront.queue import redis_connection
+
+        conn = redis_connection()
+        if conn is None:
+            return 0
+        queue = Queue("default", connection=conn)
+        count = queue.count
+        SimpleWorker([queue], connection=conn).work(burst=True)
+        return count
+
+    return run

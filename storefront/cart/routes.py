@@ -64,7 +64,13 @@ def _refuse(error: CartError):
     if wants_fragment():
         return toast(_render_cart(cart, status=422, error=str(error)), str(error), "error")
     flash(str(error), "error")
-    return no_store(redirect(request.referrer or url_for("cart.show"), code=303))
+    return no_store(redirect(_same_site_referrer() or url_for("cart.show"), code=303))
+
+
+def _same_site_referrer() -> str | None:
+    # Only ever send the shopper back to a page of this shop, never to another host.
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None
 
 
 @bp.post("/cart/add")

@@ -5,8 +5,8 @@ import json
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 
-from storefront.cart.routes import visit_key
 from storefront.cart.models import Cart
+from storefront.cart.routes import visit_key
 from storefront.cart.services import CART_COOKIE, cart_info, current_cart
 from storefront.checkout.fields import FIELD_NAMES, LABELS, missing_required
 from storefront.checkout.routes import checkout_limit

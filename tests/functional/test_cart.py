@@ -186,3 +186,11 @@ def test_badge_and_drawer_fragments(client, db, shop):
     assert 'data-count="1"' in badge.get_data(as_text=True)
     assert "Classic Tee" in drawer.get_data(as_text=True) and "<html" not in drawer.get_data(as_text=True)
     assert badge.headers["Cache-Control"] == "no-store"
+
+
+def test_no_js_error_never_redirects_to_another_host(client, db, shop):
+    response = client.post("/cart/add", data={"variant_id": "abc", "csrf_token": shop["csrf"]},
+                           headers={"Referer": "https://evil.example/phish"})
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/cart"

@@ -145,7 +145,7 @@ def pay(client, cart_ready, base, number="4242424242424242"):
     return client.post("/checkout/pay", data=form, headers={"Accept": "application/json"})
 
 
-def test_paying_with_4242_creates_one_attributed_order(app, client, db, cart_ready, localstripe, smtp):
+def test_paying_with_4242_creates_one_attributed_order(app, client, db, cart_ready, localstripe, smtp, run_jobs):
     client.get("/checkout")
 
     response = pay(client, cart_ready, localstripe)
@@ -169,6 +169,7 @@ def test_paying_with_4242_creates_one_attributed_order(app, client, db, cart_rea
     assert cart_ready["tee"].variants[0].stock == 3
     page = client.get(body["redirect"]).get_data(as_text=True)
     assert f"#{order.number}" in page and "Thank you, Ada" in page
+    run_jobs()
     assert len(smtp) == 1 and smtp[0].rcpt_tos == ["ada@example.com"]
     message = email.message_from_bytes(smtp[0].content, policy=email.policy.default)
     assert message["Subject"] == f"Acme Apparel: order #{order.number} confirmed"
@@ -204,3 +205,24 @@ def test_return_after_payment_finds_the_same_order(client, db, cart_ready, local
 def test_order_page_needs_the_token(client, db):
     assert client.get("/orders/1").status_code == 404
     assert client.get("/orders/" + "a" * 43).status_code == 404
+
+
+def test_return_before_webhook_then_localstripe_delivers_it(client, db, cart_ready, localstripe, live_server):
+    """The shopper's return made the order; localstripe's real webhook then changes nothing."""
+    import time
+
+    from storefront.payments.models import StripeEvent
+
+    client.get("/checkout")
+    assert pay(client, cart_ready, localstripe).get_json()["status"] == "succeeded"
+
+    deadline = time.monotonic() + 10
+    delivered = None
+    while delivered is None and time.monotonic() < deadline:
+        db.session.rollback()
+        delivered = db.session.execute(
+            db.select(StripeEvent).filter_by(type="payment_intent.succeeded")
+        ).scalar_one_or_none()
+        time.sleep(0.1)
+    assert delivered is not None, "localstripe did not deliver the webhook"
+    assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 1

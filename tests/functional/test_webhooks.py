@@ -199,8 +199,8 @@ def test_setup_mode_session_is_ignored(client, db, paid_cart):
 
 def test_webhook_first_then_return_finds_the_same_order(client, db, paid_cart, localstripe):
     """The shopper's return arrives after the webhook made the order."""
-    from storefront.payments import gateway
     from storefront.cart.services import cart_info
+    from storefront.payments import gateway
 
     intent = gateway.ensure_payment_intent(paid_cart, cart_info(paid_cart))
     event = succeeded_event(paid_cart)
