@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app storefront
 STAMP := $(VENV)/.installed-stamp
+# axe-core (npm) for the browser tests' accessibility checks, pinned.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/storefront_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -17,6 +20,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(AXE):
+	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
 ## The demo on the embedded defaults: SQLite in instance/, localstripe, outbox emails.
 run: install
 	$(FLASK) db upgrade
@@ -24,8 +30,8 @@ run: install
 	REDIS_URL=$${REDIS_URL-redis://127.0.0.1:6379/0} $(FLASK) run-demo
 
 ## The whole suite, on PostgreSQL and Redis.
-test: install
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -q
+test: install $(AXE)
+	AXE_CORE_JS=$(CURDIR)/$(AXE) TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -q
 
 ## The suite on SQLite (no browser, no PostgreSQL-only tests).
 test-fast: install

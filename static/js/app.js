@@ -65,13 +65,24 @@
     openDrawer(source);
   });
   document.addEventListener("toast", function (e) { toast(e.detail.message, e.detail.level); });
+  var refocusLabel = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var active = document.activeElement;
+    refocusLabel = drawer && e.detail.target && e.detail.target.id === "cart-drawer-body" &&
+      drawer.contains(active) ? active.getAttribute("aria-label") : null;
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
-    // Keep focus inside the drawer when a swap replaced the focused control.
+    // Keep focus inside the drawer when a swap replaced the focused control: on the same
+    // control (e.g. the + of that line) when it is still there, else on the first one.
     if (drawer && !drawer.hidden && e.detail.target && e.detail.target.id === "cart-drawer-body" &&
         !drawer.contains(document.activeElement)) {
-      var first = focusables()[0];
-      if (first) first.focus();
+      var items = focusables(), same = null;
+      for (var i = 0; refocusLabel && i < items.length; i++) {
+        if (items[i].getAttribute("aria-label") === refocusLabel) { same = items[i]; break; }
+      }
+      if (same || items[0]) (same || items[0]).focus();
     }
+    refocusLabel = null;
   });
   document.addEventListener("htmx:responseError", function () {
     toast("Something went wrong. Please try again.", "error");

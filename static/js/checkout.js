@@ -3,12 +3,24 @@
    confirms in the browser. Without JavaScript the form just saves the details. */
 (function () {
   "use strict";
+  /* localstripe's fake Stripe.js declares a global `class Element`, which shadows the DOM's
+     Element for every script: htmx's `instanceof Element` checks then fail and htmx ignores
+     the page. Give scripts the DOM's Element back now (before htmx processes the page on
+     DOMContentLoaded) and lend the fake its class only while it creates the card. */
+  var FakeElement = typeof Element === "function" && Element !== window.Element ? Element : null;
+  if (FakeElement) Element = window.Element;
+  function createCard(stripe) {
+    if (!FakeElement) return stripe.elements().create("card");
+    Element = FakeElement;
+    try { return stripe.elements().create("card"); } finally { Element = window.Element; }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("checkout-form");
     if (!form || typeof window.Stripe !== "function") return;
     var local = form.dataset.stripeLocal === "true";
     var stripe = window.Stripe(form.dataset.stripeKey);
-    var card = stripe.elements().create("card");
+    var card = createCard(stripe);
     card.mount("#card-element");
     var button = document.getElementById("pay-button");
     var errors = document.getElementById("payment-errors");
