@@ -1,11 +1,12 @@
 """Money is integer minor units plus an ISO 4217 code; Babel formats and parses it."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision
 
-
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 # Prices are stored in 32-bit integer columns; 1e9 minor units is $10,000,000.00.
 MAX_MINOR_UNITS = 1_000_000_000
 
@@ -31,7 +32,12 @@ def parse_amount(text: str, currency: str) -> int:
     Raises MoneyError for text that is not a number, is negative, is above
     MAX_MINOR_UNITS, or has more decimals than the currency allows.
     """
-    cleaned = (text or "").strip().replace(",", "")
+    cleaned = (text or "").strip()
+    if "," in cleaned:
+        # Only thousands separators ("1,250.00"); "19,99" is a decimal comma, ambiguous here.
+        if not _GROUPED.fullmatch(cleaned):
+            raise MoneyError(f"not a price (use a dot for decimals): {text!r}")
+        cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:

@@ -13,17 +13,12 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT.parent / "shared" / "data"
-CATALOG_DIR = DATA_DIR / "catalog"
-STRIPE_DIR = DATA_DIR / "stripe"
-WEBHOOK_SECRET = "whsec_test_storefront"
+from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
 
 
 def free_port() -> int:

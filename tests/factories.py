@@ -5,10 +5,18 @@ import hashlib
 import hmac
 import re
 import time
+from pathlib import Path
 
 from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
+
+ROOT = Path(__file__).resolve().parent.parent
+# The real exports live in shared/, beside the repository; they are never copied into it.
+DATA_DIR = ROOT.parent / "shared" / "data"
+CATALOG_DIR = DATA_DIR / "catalog"
+STRIPE_DIR = DATA_DIR / "stripe"
+WEBHOOK_SECRET = "whsec_test_storefront"
 
 
 def make_product(company, title="Classic Tee", price_cents=2000, variants=None, stock=None,

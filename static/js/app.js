@@ -64,7 +64,11 @@
     var source = e.target && e.target.querySelector ? e.target.querySelector("button[type=submit]") : null;
     openDrawer(source);
   });
-  document.addEventListener("toast", function (e) { toast(e.detail.message, e.detail.level); });
+  document.addEventListener("toast", function (e) {
+    // The open drawer already shows (and the live region announces) the change.
+    if (drawer && !drawer.hidden && e.detail.level !== "error") return;
+    toast(e.detail.message, e.detail.level);
+  });
   var refocusLabel = null;
   document.addEventListener("htmx:beforeSwap", function (e) {
     var active = document.activeElement;

@@ -22,6 +22,8 @@
     var stripe = window.Stripe(form.dataset.stripeKey);
     var card = createCard(stripe);
     card.mount("#card-element");
+    var label = form.querySelector("[data-pay-label]");
+    if (label) label.textContent = label.dataset.payText;
     var button = document.getElementById("pay-button");
     var errors = document.getElementById("payment-errors");
 

@@ -13,9 +13,9 @@ from storefront.cart.services import (
     remove_line,
     update_quantity,
 )
-from storefront.extensions import db, limiter
+from storefront.extensions import limiter
 from storefront.htmx import no_store, render, toast, trigger, wants_fragment
-from storefront.landing.models import LandingPage
+from storefront.landing.services import shop_context
 from storefront.landing.visits import VISIT_COOKIE
 
 bp = Blueprint("cart", __name__)
@@ -30,18 +30,10 @@ def cart_limit() -> str:
     return current_app.config["RATELIMIT_CART"]
 
 
-def _continue_url(cart) -> str | None:
-    if cart is None or cart.landing_page_id is None:
-        return None
-    page = db.session.get(LandingPage, cart.landing_page_id)
-    return url_for("landing.landing_page", slug=page.slug) if page and page.status == "published" else None
-
-
 def _render_cart(cart, status: int = 200, error: str | None = None):
     info = cart_info(cart)
-    continue_url = None if wants_fragment() else _continue_url(cart)
-    response = render("cart/page.html", "drawer", status=status, cart=info, error=error,
-                      continue_url=continue_url)
+    shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
+    response = render("cart/page.html", "drawer", status=status, cart=info, error=error, **shop)
     return no_store(response)
 
 

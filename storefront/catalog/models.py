@@ -145,5 +145,15 @@ class Variant(db.Model):
 
     @property
     def label(self) -> str:
-        """Human label of the options, e.g. "Blue / M"; empty for a default variant."""
-        return " / ".join(str(v) for v in self.options.values() if v)
+        """Human label of the options, e.g. "Blue / M"; empty for a default variant.
+
+        A yes/no value says which option it answers ("Blue / Logo: Yes"), since "Yes" alone
+        means nothing to a shopper.
+        """
+        parts = []
+        for name, value in self.options.items():
+            if not value:
+                continue
+            text = str(value)
+            parts.append(f"{name}: {text}" if text.lower() in ("yes", "no") else text)
+        return " / ".join(parts)

@@ -10,6 +10,7 @@ from storefront.checkout.models import Order
 from storefront.checkout.services import capture_field, capture_form, start_checkout
 from storefront.extensions import db, limiter
 from storefront.htmx import no_store, render
+from storefront.landing.services import shop_context
 
 bp = Blueprint("checkout", __name__)
 
@@ -33,6 +34,7 @@ def _page(cart, results=None, status=200):
         stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         stripe_local=current_app.config["STRIPE_LOCAL"],
+        **shop_context(cart.company_id, cart.landing_page_id),
     )
     return no_store(response)
 
@@ -97,4 +99,5 @@ def order(token: str):
     found = db.session.execute(db.select(Order).filter_by(token=token)).scalar_one_or_none()
     if found is None:
         abort(404)
-    return no_store(render("checkout/order.html", "order", order=found))
+    return no_store(render("checkout/order.html", "order", order=found,
+                           **shop_context(found.company_id, found.landing_page_id)))

@@ -7,6 +7,7 @@ import time
 from flask import current_app, render_template
 from sqlalchemy.orm import selectinload
 
+from storefront.accounts.models import Company
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
@@ -25,6 +26,17 @@ def published_page(slug: str) -> LandingPage | None:
     return db.session.execute(
         db.select(LandingPage).filter_by(slug=slug, status="published")
     ).scalar_one_or_none()
+
+
+def shop_context(company_id: int | None, landing_page_id: int | None) -> dict:
+    """Template context for the page header: the merchant's name, and the landing page the
+    shopper came from as the link back (None when it is gone or unpublished)."""
+    if company_id is None:
+        return {"shop_name": None, "shop_url": None}
+    company = db.session.get(Company, company_id)
+    page = db.session.get(LandingPage, landing_page_id) if landing_page_id else None
+    url = f"/lp/{page.slug}" if page is not None and page.status == "published" else None
+    return {"shop_name": company.name if company else None, "shop_url": url}
 
 
 def load_sections(page: LandingPage) -> list[Section]:

@@ -8,8 +8,7 @@ import json
 import time
 
 import pytest
-from conftest import STRIPE_DIR, WEBHOOK_SECRET
-from factories import make_product, sign_payload
+from factories import STRIPE_DIR, WEBHOOK_SECRET, make_product, sign_payload
 
 from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
