@@ -15,10 +15,9 @@ import time
 import urllib.request
 
 import pytest
+from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-
-from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
 
 
 def free_port() -> int:
