@@ -7,6 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
+import storefront.types  # noqa: F401  (autogenerate renders our column types by path)
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -7,7 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from storefront.config import load_config
-from storefront.extensions import csrf, db, htmx, limiter, migrate
+from storefront.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from storefront.money import format_money
 from storefront.security import install_security_headers
 
@@ -27,6 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    from storefront.accounts.services import load_user
+
+    login_manager.user_loader(load_user)
 
     from storefront.cart.routes import bp as cart_bp
     from storefront.checkout.routes import bp as checkout_bp
@@ -35,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for bp in (landing_bp, cart_bp, checkout_bp, payments_bp):
         app.register_blueprint(bp)
+    from storefront.admin import register_admin
+
+    register_admin(app)
 
     from storefront.cli import register_cli
 

@@ -16,6 +16,7 @@ from storefront.accounts.models import Company
 from storefront.extensions import db
 
 demo_cli = AppGroup("demo", help="The demo merchant.")
+users_cli = AppGroup("users", help="Admin users.")
 catalog_cli = AppGroup("catalog", help="The product catalogue.")
 
 
@@ -23,10 +24,27 @@ catalog_cli = AppGroup("catalog", help="The product catalogue.")
 @click.option("--data-dir", default=None, help="Folder of the catalogue exports.")
 def demo_seed(data_dir):
     """Seed the demo merchant, its catalogue and the summer-sale page."""
-    from storefront.demo import seed_demo
+    from storefront.demo import DEMO_OWNER, seed_demo
 
-    page = seed_demo(data_dir)
+    page, password = seed_demo(data_dir)
     click.echo(f"demo seeded: /lp/{page.slug} with {sum(len(s.products) for s in page.sections)} products")
+    click.echo(f"admin: {DEMO_OWNER} / {password}  (a new password on every seed)")
+
+
+@users_cli.command("create")
+@click.option("--company", "company_slug", required=True, help="Merchant slug.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["owner", "staff"]), default="staff")
+@click.password_option(help="At least 10 characters; asked for when omitted.")
+def users_create(company_slug, email, role, password):
+    """Create an admin user of a merchant."""
+    from storefront.accounts.services import AccountError, create_user
+
+    try:
+        user = create_user(company_slug, email, password, role)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"created {user.role} {user.email} for {company_slug}")
 
 
 @catalog_cli.command("import")
@@ -124,5 +142,6 @@ def run_demo(host, port):
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(run_demo)

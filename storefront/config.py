@@ -87,5 +87,6 @@ def load_config() -> dict:
         "RATELIMIT_CART": os.environ.get("RATELIMIT_CART", "60/minute"),
         "RATELIMIT_CAPTURE": os.environ.get("RATELIMIT_CAPTURE", "240/minute"),
         "RATELIMIT_CHECKOUT": os.environ.get("RATELIMIT_CHECKOUT", "20/minute"),
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour"),
         "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
     }

@@ -5,21 +5,27 @@ from pathlib import Path
 
 from flask import current_app
 
-from storefront.accounts.models import Company
+from storefront.accounts.models import Company, User
+from storefront.accounts.services import create_user, set_password
 from storefront.catalog.models import Product
 from storefront.catalog.services import import_catalog
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.services import clear_section_cache
+from storefront.types import new_token
 
 DEMO_SLUG = "demo"
+DEMO_OWNER = "owner@demo.test"
 DEMO_FILES = ("woocommerce/sample_products.csv", "woocommerce/experimental_fashion_sample_9_products.csv")
 GRID_SIZE = 24
 
 
-def seed_demo(data_dir: str | None = None) -> LandingPage:
-    """Create or refresh the demo merchant, import the catalogue, and publish ``summer-sale``
-    (a hero and a product grid of up to 24 buyable products). Idempotent. Commits.
+def seed_demo(data_dir: str | None = None) -> tuple[LandingPage, str]:
+    """Create or refresh the demo merchant, import the catalogue, publish ``summer-sale``
+    (a hero and a product grid of up to 24 buyable products), and give the owner
+    ``owner@demo.test`` a new random password. Idempotent. Commits.
+
+    Returns (page, the owner's password).
 
     Raises FileNotFoundError when the catalogue exports are not at CATALOG_DATA_DIR.
     """
@@ -59,4 +65,14 @@ def seed_demo(data_dir: str | None = None) -> LandingPage:
                                           product_id=product.id, position=position))
     db.session.commit()
     clear_section_cache()
-    return page
+    return page, _reset_owner(company)
+
+
+def _reset_owner(company: Company) -> str:
+    password = new_token()[:16]
+    owner = db.session.execute(db.select(User).filter_by(email=DEMO_OWNER)).scalar_one_or_none()
+    if owner is None:
+        create_user(company.slug, DEMO_OWNER, password, role="owner")
+    else:
+        set_password(owner, password)
+    return password

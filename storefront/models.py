@@ -1,5 +1,5 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
-from storefront.accounts.models import Company  # noqa: F401
+from storefront.accounts.models import Company, User  # noqa: F401
 from storefront.cart.models import Cart, LineItem  # noqa: F401
 from storefront.catalog.models import Category, Product, ProductImage, Variant  # noqa: F401
 from storefront.checkout.models import Customer, Order, OrderLine  # noqa: F401
@@ -7,6 +7,7 @@ from storefront.landing.models import (  # noqa: F401
     LandingPage,
     LandingPageProduct,
     Section,
+    SlugRedirect,
     Visit,
     VisitEvent,
 )

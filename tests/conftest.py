@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -111,6 +112,17 @@ def _app(database_url, localstripe, tmp_path_factory):
     from storefront.extensions import limiter
 
     limiter.init_app(app)
+    from storefront.extensions import db
+
+    @app.teardown_request
+    def _like_a_fresh_app_context(_exc):
+        # Requests share the test's app context, so its ``g`` and its session. Empty ``g``
+        # (signed-in user, CSRF token) and expire the session's objects, so the next request
+        # starts as a production request, in an app context of its own, would.
+        for name in list(vars(g)):
+            delattr(g, name)
+        db.session.expire_all()
+
     with app.app_context():
         upgrade()
     return app

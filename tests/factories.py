@@ -65,3 +65,17 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
     signed = f"{timestamp}.".encode() + payload
     digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def make_user(company, email="owner@acme.test", password="correct horse battery", role="owner"):
+    """An admin user of ``company`` with a known password."""
+    from storefront.accounts.services import create_user
+
+    return create_user(company.slug, email, password, role)
+
+
+def sign_in(client, email="owner@acme.test", password="correct horse battery"):
+    """Sign ``client`` in through the real form; returns the response."""
+    client.get("/admin/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True))
+    return client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token.group(1)})

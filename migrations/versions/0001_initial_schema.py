@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:12:08.434018
+Create Date: 2026-11-22 05:30:13.947802
 
 """
 from alembic import op
@@ -28,14 +28,14 @@ def upgrade():
     sa.Column('locale', sa.String(length=16), nullable=False),
     sa.Column('order_number_seq', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('slug')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_companies')),
+    sa.UniqueConstraint('slug', name=op.f('uq_companies_slug'))
     )
     op.create_table('stripe_events',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('type', sa.String(length=100), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_events'))
     )
     op.create_table('categories',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -43,10 +43,10 @@ def upgrade():
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('slug', sa.String(length=200), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('company_id', 'slug')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_categories_company_id_companies')),
+    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], name=op.f('fk_categories_parent_id_categories')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
+    sa.UniqueConstraint('company_id', 'slug', name=op.f('uq_categories_company_id_slug'))
     )
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categories_company_id'), ['company_id'], unique=False)
@@ -59,9 +59,9 @@ def upgrade():
     sa.Column('last_name', sa.String(length=100), nullable=True),
     sa.Column('phone', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('company_id', 'email')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_customers_company_id_companies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
+    sa.UniqueConstraint('company_id', 'email', name=op.f('uq_customers_company_id_email'))
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customers_company_id'), ['company_id'], unique=False)
@@ -74,11 +74,14 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('meta_title', sa.String(length=200), nullable=True),
     sa.Column('meta_description', sa.String(length=400), nullable=True),
+    sa.Column('theme', sa.JSON(), nullable=False),
+    sa.Column('preview_token', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('slug')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_landing_pages_company_id_companies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_landing_pages')),
+    sa.UniqueConstraint('preview_token', name=op.f('uq_landing_pages_preview_token')),
+    sa.UniqueConstraint('slug', name=op.f('uq_landing_pages_slug'))
     )
     with op.batch_alter_table('landing_pages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_landing_pages_company_id'), ['company_id'], unique=False)
@@ -98,19 +101,35 @@ def upgrade():
     sa.Column('published', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('company_id', 'handle')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_products_company_id_companies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_products')),
+    sa.UniqueConstraint('company_id', 'handle', name=op.f('uq_products_company_id_handle'))
     )
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_products_company_id'), ['company_id'], unique=False)
 
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('session_nonce', sa.String(length=64), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_users_company_id_companies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('email', name=op.f('uq_users_email'))
+    )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_users_company_id'), ['company_id'], unique=False)
+
     op.create_table('product_categories',
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('product_id', 'category_id')
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_product_categories_category_id_categories'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_categories_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('product_id', 'category_id', name=op.f('pk_product_categories'))
     )
     op.create_table('product_images',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -118,8 +137,8 @@ def upgrade():
     sa.Column('src', sa.String(length=1000), nullable=False),
     sa.Column('alt', sa.String(length=500), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_images_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_product_images'))
     )
     with op.batch_alter_table('product_images', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_images_product_id'), ['product_id'], unique=False)
@@ -130,11 +149,26 @@ def upgrade():
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_sections_landing_page_id_landing_pages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sections'))
     )
     with op.batch_alter_table('sections', schema=None) as batch_op:
         batch_op.create_index('ix_sections_page_position', ['landing_page_id', 'position'], unique=False)
+
+    op.create_table('slug_redirects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('landing_page_id', sa.Integer(), nullable=False),
+    sa.Column('old_slug', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_slug_redirects_company_id_companies')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_slug_redirects_landing_page_id_landing_pages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_slug_redirects')),
+    sa.UniqueConstraint('old_slug', name=op.f('uq_slug_redirects_old_slug'))
+    )
+    with op.batch_alter_table('slug_redirects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_slug_redirects_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_slug_redirects_landing_page_id'), ['landing_page_id'], unique=False)
 
     op.create_table('variants',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -152,10 +186,10 @@ def upgrade():
     sa.Column('image_src', sa.String(length=1000), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('company_id', 'sku')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_variants_company_id_companies')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_variants_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_variants')),
+    sa.UniqueConstraint('company_id', 'sku', name=op.f('uq_variants_company_id_sku'))
     )
     with op.batch_alter_table('variants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_variants_company_id'), ['company_id'], unique=False)
@@ -178,10 +212,10 @@ def upgrade():
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('converted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_visits_company_id_companies')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_visits_landing_page_id_landing_pages')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_visits')),
+    sa.UniqueConstraint('token', name=op.f('uq_visits_token'))
     )
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_visits_company_id'), ['company_id'], unique=False)
@@ -205,11 +239,11 @@ def upgrade():
     sa.Column('checkout_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('token')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_carts_company_id_companies')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_carts_landing_page_id_landing_pages')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_carts_visit_id_visits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carts')),
+    sa.UniqueConstraint('token', name=op.f('uq_carts_token'))
     )
     with op.batch_alter_table('carts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_carts_company_id'), ['company_id'], unique=False)
@@ -223,11 +257,11 @@ def upgrade():
     sa.Column('section_id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['section_id'], ['sections.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('section_id', 'product_id')
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_landing_page_products_landing_page_id_landing_pages'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_landing_page_products_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['section_id'], ['sections.id'], name=op.f('fk_landing_page_products_section_id_sections'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_landing_page_products')),
+    sa.UniqueConstraint('section_id', 'product_id', name=op.f('uq_landing_page_products_section_id_product_id'))
     )
     with op.batch_alter_table('landing_page_products', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_landing_page_products_landing_page_id'), ['landing_page_id'], unique=False)
@@ -240,10 +274,10 @@ def upgrade():
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_visit_events_company_id_companies')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_visit_events_landing_page_id_landing_pages')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_visit_events_visit_id_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_events'))
     )
     with op.batch_alter_table('visit_events', schema=None) as batch_op:
         batch_op.create_index('ix_visit_events_page_time', ['landing_page_id', 'created_at'], unique=False)
@@ -272,13 +306,13 @@ def upgrade():
     sa.Column('actual_value_cents', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], ),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('company_id', 'email')
+    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], name=op.f('fk_leads_cart_id_carts')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_leads_company_id_companies')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_leads_customer_id_customers')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_leads_landing_page_id_landing_pages')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_leads_visit_id_visits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_leads')),
+    sa.UniqueConstraint('company_id', 'email', name=op.f('uq_leads_company_id_email'))
     )
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_leads_cart_id'), ['cart_id'], unique=False)
@@ -292,11 +326,11 @@ def upgrade():
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('unit_price_cents', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('quantity > 0', name='ck_line_items_quantity_positive'),
-    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('cart_id', 'variant_id')
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_line_items_quantity_positive')),
+    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], name=op.f('fk_line_items_cart_id_carts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_line_items_variant_id_variants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_line_items')),
+    sa.UniqueConstraint('cart_id', 'variant_id', name=op.f('uq_line_items_cart_id_variant_id'))
     )
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -327,18 +361,18 @@ def upgrade():
     sa.Column('utm_content', sa.String(length=200), nullable=True),
     sa.Column('confirmation_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], ),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
-    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], ),
-    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], ),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('cart_id'),
-    sa.UniqueConstraint('checkout_session_id'),
-    sa.UniqueConstraint('company_id', 'number'),
-    sa.UniqueConstraint('payment_intent_id'),
-    sa.UniqueConstraint('token')
+    sa.ForeignKeyConstraint(['cart_id'], ['carts.id'], name=op.f('fk_orders_cart_id_carts')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_orders_company_id_companies')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_orders_customer_id_customers')),
+    sa.ForeignKeyConstraint(['landing_page_id'], ['landing_pages.id'], name=op.f('fk_orders_landing_page_id_landing_pages')),
+    sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_orders_lead_id_leads')),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_orders_visit_id_visits')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
+    sa.UniqueConstraint('cart_id', name=op.f('uq_orders_cart_id')),
+    sa.UniqueConstraint('checkout_session_id', name=op.f('uq_orders_checkout_session_id')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_orders_company_id_number')),
+    sa.UniqueConstraint('payment_intent_id', name=op.f('uq_orders_payment_intent_id')),
+    sa.UniqueConstraint('token', name=op.f('uq_orders_token'))
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orders_company_id'), ['company_id'], unique=False)
@@ -354,9 +388,9 @@ def upgrade():
     sa.Column('unit_price_cents', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('line_total_cents', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_order_lines_variant_id_variants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines'))
     )
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_lines_order_id'), ['order_id'], unique=False)
@@ -410,6 +444,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_variants_company_id'))
 
     op.drop_table('variants')
+    with op.batch_alter_table('slug_redirects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_slug_redirects_landing_page_id'))
+        batch_op.drop_index(batch_op.f('ix_slug_redirects_company_id'))
+
+    op.drop_table('slug_redirects')
     with op.batch_alter_table('sections', schema=None) as batch_op:
         batch_op.drop_index('ix_sections_page_position')
 
@@ -419,6 +458,10 @@ def downgrade():
 
     op.drop_table('product_images')
     op.drop_table('product_categories')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_company_id'))
+
+    op.drop_table('users')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_company_id'))
 

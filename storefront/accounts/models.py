@@ -1,10 +1,11 @@
-"""The merchant (Company): every merchant-owned row carries its ``company_id``."""
+"""The merchant (Company) and its admin Users: every merchant-owned row carries ``company_id``."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
 from storefront.types import UTCDateTime, utcnow
@@ -25,3 +26,26 @@ class Company(db.Model):
     # Last order number handed out; bumped under a row lock (checkout.numbers).
     order_number_seq: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(db.Model, UserMixin):
+    """A merchant's admin user. ``role`` is owner or staff; ``password_hash`` is scrypt
+    (werkzeug). ``session_nonce`` changes on sign-out and password change, so every session
+    cookie issued before stops working ("sign out everywhere")."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="staff")
+    session_nonce: Mapped[str] = mapped_column(String(64))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    company: Mapped[Company] = relationship(lazy="joined")
+
+    def get_id(self) -> str:
+        """Flask-Login's id: the user id and the session nonce, so a new nonce ends old sessions."""
+        return f"{self.id}:{self.session_nonce}"

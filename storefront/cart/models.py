@@ -53,7 +53,7 @@ class LineItem(db.Model):
     __tablename__ = "line_items"
     __table_args__ = (
         UniqueConstraint("cart_id", "variant_id"),
-        CheckConstraint("quantity > 0", name="ck_line_items_quantity_positive"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

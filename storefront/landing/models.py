@@ -24,6 +24,10 @@ class LandingPage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     meta_title: Mapped[str | None] = mapped_column(String(200))
     meta_description: Mapped[str | None] = mapped_column(String(400))
+    # Preset name plus validated CSS-variable overrides (themes.validation).
+    theme: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Unguessable token of the private draft-preview URL.
+    preview_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -31,6 +35,18 @@ class LandingPage(db.Model):
     sections: Mapped[list[Section]] = relationship(
         order_by="Section.position", cascade="all, delete-orphan", back_populates="landing_page"
     )
+
+
+class SlugRedirect(db.Model):
+    """An old slug of a renamed page, answered with a permanent redirect to the page."""
+
+    __tablename__ = "slug_redirects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id", ondelete="CASCADE"), index=True)
+    old_slug: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Section(db.Model):

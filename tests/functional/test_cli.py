@@ -39,6 +39,7 @@ def test_demo_seed_is_idempotent_and_publishes_summer_sale(app, db, client):
     second = runner.invoke(args=["demo", "seed"])
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "owner@demo.test" in second.output
     page = db.session.execute(db.select(LandingPage)).scalar_one()
     assert page.slug == "summer-sale" and page.status == "published"
     assert [s.type for s in page.sections] == ["hero", "product_grid"]

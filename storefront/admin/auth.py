@@ -1,0 +1,60 @@
+"""Sign in and out. Rate-limited per IP and per account; the session is rotated on login."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from storefront.accounts.services import authenticate, end_sessions
+from storefront.admin import bp
+from storefront.extensions import limiter
+from storefront.types import new_token
+
+FAILED = "Email or password is incorrect."
+
+
+def login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def account_key() -> str:
+    """Rate-limit key per account, from the submitted email (whether or not it exists)."""
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: never an absolute URL or a protocol-relative one.
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return url_for("admin.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@limiter.limit(login_limit, key_func=account_key, methods=["POST"])
+def login():
+    """The sign-in form; POST checks the credentials and starts a fresh session."""
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.home"))
+    if request.method == "POST":
+        user = authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        if user is None:
+            return render_template("admin/login.html", error=FAILED, email=request.form.get("email", "")[:254]), 422
+        target = _safe_next(request.args.get("next"))
+        # A new session on sign-in: nothing from before (e.g. a planted value) carries over,
+        # and a fresh random id makes the new cookie unlike any issued before (rotation).
+        session.clear()
+        session["sid"] = new_token()
+        login_user(user)
+        return redirect(target, code=303)
+    return render_template("admin/login.html", error=None, email="")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out everywhere this session was valid, and clear the cookie session."""
+    end_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("admin.login"), code=303)
