@@ -37,7 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     from storefront.landing.routes import bp as landing_bp
     from storefront.payments.routes import bp as payments_bp
 
-    for bp in (landing_bp, cart_bp, checkout_bp, payments_bp):
+    from storefront.themes.routes import bp as themes_bp
+
+    for bp in (landing_bp, cart_bp, checkout_bp, payments_bp, themes_bp):
         app.register_blueprint(bp)
     from storefront.admin import register_admin
 

@@ -1,0 +1,1 @@
+"""Admin screen: pages (being built)."""

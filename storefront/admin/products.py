@@ -1,0 +1,1 @@
+"""Admin screen: products (being built)."""

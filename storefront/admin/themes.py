@@ -1,0 +1,1 @@
+"""Admin screen: themes (being built)."""
