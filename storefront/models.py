@@ -13,3 +13,11 @@ from storefront.landing.models import (  # noqa: F401
 )
 from storefront.leads.models import Lead  # noqa: F401
 from storefront.payments.models import StripeEvent  # noqa: F401
+from storefront.pricing.models import (  # noqa: F401
+    Promotion,
+    PromotionCode,
+    PromotionUsage,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -23,6 +23,8 @@ class Company(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     support_email: Mapped[str | None] = mapped_column(String(254))
     locale: Mapped[str] = mapped_column(String(16), default="en_US")
+    # Prices entered tax-inclusive (VAT style) or tax-exclusive (US style); see pricing.tax.
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
     # Last order number handed out; bumped under a row lock (checkout.numbers).
     order_number_seq: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,6 +34,9 @@ class Cart(db.Model):
     payment_intent_version: Mapped[int | None] = mapped_column(Integer)
     payment_error: Mapped[str | None] = mapped_column(String(500))
     checkout_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The discount code the shopper entered (upper-case), and the chosen shipping method.
+    promotion_code: Mapped[str | None] = mapped_column(String(64))
+    shipping_method_id: Mapped[int | None] = mapped_column(ForeignKey("shipping_methods.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,4 +1,5 @@
-"""Cart totals as pure functions over one CartInfo built once per request.
+"""The cart's lines as one CartInfo built once per request (Saleor's fetch, Oscar's strategy);
+``pricing.checkout_totals`` adds promotions, shipping and tax to it.
 
 Prices come from the variants' current ``price_cents``, never from the request or from
 the price stored when the line was added. Amounts are integer minor units.
@@ -24,6 +25,9 @@ class LineInfo:
     added_price_cents: int
     compare_at_cents: int | None
     available: int | None
+    product_id: int = 0
+    category_ids: frozenset[int] = frozenset()
+    grams: int = 0
 
     @property
     def line_total_cents(self) -> int:
@@ -40,8 +44,8 @@ class LineInfo:
 
 @dataclass(frozen=True)
 class CartInfo:
-    """A cart's lines and totals in ``currency``. Shipping and tax are 0 until the cart engine
-    adds them; ``total_cents`` is what the PaymentIntent charges."""
+    """A cart's lines and their subtotal in ``currency`` (current prices, before discounts,
+    shipping and tax: see ``pricing.checkout_totals.Totals`` for what is charged)."""
 
     currency: str
     lines: tuple[LineInfo, ...]
@@ -55,8 +59,8 @@ class CartInfo:
         return sum(line.line_total_cents for line in self.lines)
 
     @property
-    def total_cents(self) -> int:
-        return self.subtotal_cents
+    def grams(self) -> int:
+        return sum(line.grams * line.quantity for line in self.lines)
 
     @property
     def any_price_changed(self) -> bool:
