@@ -143,6 +143,7 @@ def app(_app):
     """The app with an app context pushed and empty tables."""
     from storefront.extensions import db, limiter
     from storefront.landing.services import clear_section_cache
+    from storefront.pricing.context import forget_pricing_config
 
     saved = dict(_app.config)
     with _app.app_context():
@@ -152,6 +153,7 @@ def app(_app):
         _empty_tables(db)
         limiter.reset()
         clear_section_cache()
+        forget_pricing_config()
     _app.config.clear()
     _app.config.update(saved)
 

@@ -79,3 +79,30 @@ def sign_in(client, email="owner@acme.test", password="correct horse battery"):
     client.get("/admin/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True))
     return client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token.group(1)})
+
+
+def make_zone(company, name="United States", countries=("US",), methods=None):
+    """A shipping zone with methods given as dicts of ShippingMethod fields."""
+    from storefront.pricing.models import ShippingMethod, ShippingZone
+
+    zone = ShippingZone(company_id=company.id, name=name, countries=list(countries))
+    for position, spec in enumerate(methods or [{"name": "Standard", "type": "FLAT_RATE", "amount_cents": 595}]):
+        zone.methods.append(ShippingMethod(company_id=company.id, position=position, **spec))
+    db.session.add(zone)
+    db.session.commit()
+    from storefront.pricing.context import forget_pricing_config
+
+    forget_pricing_config(company.id)
+    return zone
+
+
+def make_promotion(company, **fields):
+    """A promotion; defaults to a 10 % cart code SAVE10."""
+    from storefront.pricing.models import Promotion
+
+    values = {"name": "Save 10", "type": "PERCENTAGE_OFF", "scope": "CART", "code": "SAVE10",
+              "percent_bp": 1000, "combinable": True, **fields}
+    promotion = Promotion(company_id=company.id, **values)
+    db.session.add(promotion)
+    db.session.commit()
+    return promotion

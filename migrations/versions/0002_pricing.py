@@ -80,6 +80,7 @@ def upgrade():
     sa.Column('type', sa.String(length=24), nullable=False),
     sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=True),
+    sa.Column('automatic', sa.Boolean(), nullable=False),
     sa.Column('percent_bp', sa.Integer(), nullable=False),
     sa.Column('amount_cents', sa.Integer(), nullable=False),
     sa.Column('min_subtotal_cents', sa.Integer(), nullable=False),
@@ -157,6 +158,7 @@ def upgrade():
         batch_op.add_column(sa.Column('discount_cents', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('shipping_cents', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('tax_cents', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('refund_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('shipping_method', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('promotion_code', sa.String(length=64), nullable=True))
 

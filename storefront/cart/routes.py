@@ -17,6 +17,7 @@ from storefront.extensions import limiter
 from storefront.htmx import no_store, render, toast, trigger, wants_fragment
 from storefront.landing.services import shop_context
 from storefront.landing.visits import VISIT_COOKIE
+from storefront.pricing.context import PromotionCodeError, apply_code, price_cart, remove_code
 
 bp = Blueprint("cart", __name__)
 
@@ -32,8 +33,9 @@ def cart_limit() -> str:
 
 def _render_cart(cart, status: int = 200, error: str | None = None):
     info = cart_info(cart)
+    priced = price_cart(cart, info)
     shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
-    response = render("cart/page.html", "drawer", status=status, cart=info, error=error, **shop)
+    response = render("cart/page.html", "drawer", status=status, cart=info, priced=priced, error=error, **shop)
     return no_store(response)
 
 
@@ -108,6 +110,24 @@ def remove():
     return _after_change(cart, "Removed from cart")
 
 
+@bp.post("/cart/code")
+@limiter.limit(cart_limit)
+@limiter.limit(cart_limit, key_func=visit_key)
+def discount_code():
+    """Apply a discount code (``code``); its own message shows when it cannot be used."""
+    cart = current_cart(lock=True)
+    if cart is None or not cart.lines:
+        return _refuse(CartError("Add something to your cart first."))
+    if request.form.get("remove"):
+        remove_code(cart)
+        return _after_change(cart, "Discount code removed")
+    try:
+        apply_code(cart, cart_info(cart), request.form.get("code"))
+    except PromotionCodeError as error:
+        return _refuse(CartError(str(error)))
+    return _after_change(cart, "Discount applied")
+
+
 @bp.get("/cart")
 def show():
     """The full cart page; an htmx request gets the drawer block."""
@@ -124,4 +144,4 @@ def drawer():
 def badge():
     """The mini-cart badge, refreshed on ``pageshow`` so Back never shows a stale count."""
     info = cart_info(current_cart())
-    return no_store(render("cart/page.html", "badge", cart=info, oob=False))
+    return no_store(render("cart/page.html", "badge", cart=info))

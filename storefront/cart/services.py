@@ -4,15 +4,15 @@ and changes nothing."""
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storefront.accounts.models import Company
+from storefront.cart.info import CartInfo, LineInfo
 from storefront.cart.models import Cart, LineItem
 from storefront.catalog.models import Product, Variant
 from storefront.extensions import db
 from storefront.landing.models import Visit
 from storefront.landing.visits import current_visit, record_event
-from storefront.pricing.totals import CartInfo, LineInfo
 from storefront.types import new_token, utcnow
 
 CART_COOKIE = "sf_cart"
@@ -68,7 +68,7 @@ def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | No
 
 
 def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
-    """Build the CartInfo of ``cart`` once: lines with current prices and stock (2 queries)."""
+    """Build the CartInfo of ``cart`` once: lines with current prices, stock and categories."""
     if cart is None:
         return CartInfo(currency=currency, lines=())
     rows = db.session.execute(
@@ -78,7 +78,7 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
         .options(
             selectinload(LineItem.variant)
             .joinedload(Variant.product)
-            .selectinload(Product.images)
+            .options(selectinload(Product.images), selectinload(Product.categories))
         )
     ).scalars()
     lines = []
@@ -99,6 +99,9 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
                 added_price_cents=item.unit_price_cents,
                 compare_at_cents=variant.compare_at_cents,
                 available=variant.available,
+                product_id=product.id,
+                category_ids=frozenset(category.id for category in product.categories),
+                grams=variant.grams or 0,
             )
         )
     return CartInfo(currency=cart.currency, lines=tuple(lines))
@@ -121,7 +124,8 @@ def _source_type(visit: Visit | None) -> str:
 
 
 def _check_stock(variant: Variant, wanted: int) -> None:
-    if not variant.product.is_buyable or not variant.in_stock:
+    product = variant.product
+    if product.status != "active" or not product.published or not variant.in_stock:
         raise CartError(f"{variant.product.title} is out of stock.")
     available = variant.available
     if available is not None and wanted > available:
@@ -140,7 +144,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     visit = current_visit()
     cart = current_cart(lock=True)
     company_id = cart.company_id if cart else (visit.company_id if visit else None)
-    variant = db.session.get(Variant, variant_id)
+    variant = db.session.get(Variant, variant_id, options=[joinedload(Variant.product)])
     if variant is None or (company_id is not None and variant.company_id != company_id):
         raise CartError("Unknown product: it may have been removed.")
     if cart is None:
@@ -165,7 +169,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
         db.session.add(line)
     else:
         line.quantity = new_quantity
-    _touch(cart)
+    touch(cart)
     record_event(visit if visit and cart.visit_id == visit.id else None, "add_to_cart",
                  {"variant_id": variant.id, "quantity": quantity, "price_cents": variant.price_cents})
     db.session.commit()
@@ -190,7 +194,7 @@ def update_quantity(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     if quantity > line.quantity:
         _check_stock(line.variant, quantity)
     line.quantity = quantity
-    _touch(cart)
+    touch(cart)
     db.session.commit()
     return cart
 
@@ -200,12 +204,12 @@ def remove_line(variant_raw: str | None) -> Cart:
     cart = current_cart(lock=True)
     line = _line_for(cart, variant_raw)
     cart.lines.remove(line)
-    _touch(cart)
+    touch(cart)
     db.session.commit()
     return cart
 
 
-def _touch(cart: Cart) -> None:
-    # A new version gives the next PaymentIntent a new idempotency key.
+def touch(cart: Cart) -> None:
+    """Mark the cart changed: a new version gives the next PaymentIntent a new idempotency key."""
     cart.version = (cart.version or 0) + 1
     cart.updated_at = utcnow()

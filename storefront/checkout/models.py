@@ -52,7 +52,9 @@ class Order(db.Model):
     shipping_method: Mapped[str | None] = mapped_column(String(100))
     promotion_code: Mapped[str | None] = mapped_column(String(64))
     amount_paid_cents: Mapped[int] = mapped_column(Integer)
+    # PAID, NEEDS_REVIEW (amount or promotion mismatch), REFUND_PENDING / REFUNDED (sold out).
     status: Mapped[str] = mapped_column(String(16), default="PAID")
+    refund_id: Mapped[str | None] = mapped_column(String(255))
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Attribution, copied from the cart and its visit when the order is created.

@@ -13,14 +13,16 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
-from storefront.cart.services import cart_info
+from storefront.cart.services import cart_info, touch
 from storefront.catalog.models import Variant
 from storefront.checkout.fields import FIELD_NAMES, FieldResult, validate_all, validate_field
 from storefront.checkout.models import Customer, Order, OrderLine
+from storefront.checkout.promotion_usage import record_promotion_usage
 from storefront.extensions import db
 from storefront.landing.models import Visit
 from storefront.landing.visits import record_event
 from storefront.leads.services import capture_lead, convert_lead
+from storefront.pricing.context import price_cart
 from storefront.types import new_token, utcnow
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,24 @@ def capture_form(cart: Cart, form: dict) -> dict[str, FieldResult]:
     return results
 
 
+def choose_shipping(cart: Cart, raw_method_id: str | None) -> None:
+    """Set the cart's shipping method. Commits.
+
+    Raises CheckoutError unless the id names an active method of this merchant's zone for
+    the typed address.
+    """
+    try:
+        method_id = int((raw_method_id or "").strip())
+    except ValueError as error:
+        raise CheckoutError("Choose a shipping method.") from error
+    priced = price_cart(cart, cart_info(cart))
+    if not any(option.method.id == method_id for option in priced.totals.shipping_options):
+        raise CheckoutError("That shipping method isn't available for your address.")
+    cart.shipping_method_id = method_id
+    touch(cart)
+    db.session.commit()
+
+
 def _next_order_number(company_id: int) -> str:
     # A conditional UPDATE ... RETURNING serialises concurrent orders of one merchant.
     seq = db.session.execute(
@@ -102,6 +122,13 @@ def _take_stock(variant_id: int, quantity: int) -> bool:
         return True
     variant = db.session.get(Variant, variant_id)
     return variant is not None and not variant.track_inventory
+
+
+def _return_stock(variant_id: int, quantity: int) -> None:
+    db.session.execute(
+        update(Variant).where(Variant.id == variant_id, Variant.track_inventory.is_(True))
+        .values(stock=Variant.stock + quantity)
+    )
 
 
 def _customer_for(company_id: int, fields: dict) -> Customer | None:
@@ -140,7 +167,9 @@ def complete_order(
 
     Locks the cart row, so the webhook and the shopper's return can race safely; the unique
     ``orders.cart_id`` backs this up where ``FOR UPDATE`` is ignored (SQLite). Snapshots
-    lines and prices, decrements tracked stock, creates or links the Customer by email,
+    lines and prices, decrements tracked stock (an order whose stock ran out between adding
+    and paying gets status REFUND_PENDING and takes no stock: payments refunds it), records
+    promotion usage under row locks, creates or links the Customer by email,
     converts the Lead, marks the cart CONVERTED, sets the visit's ``converted_at`` and copies
     the attribution. An order whose paid amount differs from the cart total, or whose stock
     ran out, gets status NEEDS_REVIEW. Commits. Raises LookupError for an unknown cart, or
@@ -158,20 +187,28 @@ def complete_order(
         return order, False
 
     info = cart_info(cart)
+    totals = price_cart(cart, info).totals
     fields = dict(cart.checkout_fields or {})
     if email and not fields.get("email"):
         fields["email"] = email.lower()
     visit = _visit(cart)
     customer = _customer_for(cart.company_id, fields)
     status = "PAID"
-    if amount_paid_cents != info.total_cents or currency.upper() != cart.currency.upper():
-        log.warning("cart %s: paid %s %s but total is %s %s", cart.id, amount_paid_cents, currency,
-                    info.total_cents, cart.currency)
+    if amount_paid_cents != totals.total_cents or currency.upper() != cart.currency.upper():
+        log.warning("cart %s: paid %s %s but the total is %s %s", cart.id, amount_paid_cents, currency,
+                    totals.total_cents, cart.currency)
         status = "NEEDS_REVIEW"
-    # Lock variant rows in id order so concurrent orders never deadlock.
+    # Lock variant rows in id order so concurrent orders never deadlock. When a line has
+    # sold out meanwhile, the lines already taken go back and the payment is refunded.
+    taken: list[tuple[int, int]] = []
     for line in sorted(info.lines, key=lambda li: li.variant_id):
-        if not _take_stock(line.variant_id, line.quantity):
-            status = "NEEDS_REVIEW"
+        if _take_stock(line.variant_id, line.quantity):
+            taken.append((line.variant_id, line.quantity))
+        else:
+            for variant_id, quantity in taken:
+                _return_stock(variant_id, quantity)
+            status = "REFUND_PENDING"
+            break
     order = Order(
         company_id=cart.company_id,
         number=_next_order_number(cart.company_id),
@@ -183,8 +220,13 @@ def complete_order(
         shipping_name=" ".join(filter(None, [fields.get("first_name"), fields.get("last_name")])) or None,
         shipping_address={k: fields[k] for k in ("address1", "address2", "city", "postcode", "country") if fields.get(k)},
         currency=cart.currency,
-        subtotal_cents=info.subtotal_cents,
-        total_cents=info.total_cents,
+        subtotal_cents=totals.subtotal_cents,
+        discount_cents=totals.discount_cents,
+        shipping_cents=totals.shipping_after_discount_cents,
+        tax_cents=totals.tax_cents,
+        total_cents=totals.total_cents,
+        shipping_method=totals.shipping_method.name if totals.shipping_method else None,
+        promotion_code=cart.promotion_code,
         amount_paid_cents=amount_paid_cents,
         status=status,
         payment_intent_id=payment_intent_id,
@@ -206,11 +248,16 @@ def complete_order(
                 unit_price_cents=line.unit_price_cents,
                 quantity=line.quantity,
                 line_total_cents=line.line_total_cents,
+                discount_cents=totals.discounts.per_line.get(line.variant_id, 0),
+                tax_cents=totals.line_tax.get(line.variant_id, 0),
             )
             for line in info.lines
         ],
     )
     db.session.add(order)
+    db.session.flush()
+    if status != "REFUND_PENDING" and not record_promotion_usage(order, cart.promotion_code, totals.discounts.applied):
+        order.status = "NEEDS_REVIEW"
     lead = convert_lead(cart.company_id, cart.id, order.email, order.customer_id, amount_paid_cents)
     if lead is not None:
         order.lead_id = lead.id
@@ -218,7 +265,7 @@ def complete_order(
     cart.payment_error = None
     if visit is not None and visit.converted_at is None:
         visit.converted_at = utcnow()
-    record_event(visit, "order_completed", {"total_cents": info.total_cents, "currency": cart.currency})
+    record_event(visit, "order_completed", {"total_cents": totals.total_cents, "currency": cart.currency})
     try:
         db.session.commit()
     except IntegrityError:
@@ -229,6 +276,15 @@ def complete_order(
             raise
         return order, False
     return order, True
+
+
+def mark_refunded(order_id: int, refund_id: str) -> None:
+    """Record that the payment of an order was refunded. Idempotent. Commits."""
+    order = db.session.get(Order, order_id)
+    if order is not None and order.status != "REFUNDED":
+        order.status = "REFUNDED"
+        order.refund_id = refund_id
+        db.session.commit()
 
 
 def record_payment_failure(cart_id: int, message: str) -> None:

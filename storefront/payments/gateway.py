@@ -10,7 +10,6 @@ from flask import current_app
 
 from storefront.cart.models import Cart
 from storefront.extensions import db
-from storefront.pricing.totals import CartInfo
 
 
 class PaymentError(Exception):
@@ -38,10 +37,11 @@ def _shopper_message(error: stripe.StripeError) -> str:
     return "The payment could not be processed. Nothing was charged; please try again."
 
 
-def ensure_payment_intent(cart: Cart, info: CartInfo) -> stripe.PaymentIntent:
+def ensure_payment_intent(cart: Cart, amount_cents: int) -> stripe.PaymentIntent:
     """The PaymentIntent for the cart's current version, created once per version.
 
-    Amount is ``info.total_cents`` in the cart's currency; metadata carries ``cart_id``.
+    ``amount_cents`` is the priced total (pricing.context.price_cart) in the cart's
+    currency; metadata carries ``cart_id``.
     The idempotency key is the cart id and version, so a repeat click reuses the intent;
     a changed cart gets a new intent and the old one is cancelled. Commits the cart's
     intent id. Raises PaymentError when Stripe fails.
@@ -50,18 +50,18 @@ def ensure_payment_intent(cart: Cart, info: CartInfo) -> stripe.PaymentIntent:
     try:
         if cart.payment_intent_id and cart.payment_intent_version == cart.version:
             intent = api.v1.payment_intents.retrieve(cart.payment_intent_id)
-            if intent.status != "canceled":
+            if intent.status != "canceled" and intent.amount == amount_cents:
                 return intent
         if cart.payment_intent_id:
             _cancel_quietly(api, cart.payment_intent_id)
         intent = api.v1.payment_intents.create(
             params={
-                "amount": info.total_cents,
+                "amount": amount_cents,
                 "currency": cart.currency.lower(),
                 "payment_method_types": ["card"],
                 "metadata": {"cart_id": str(cart.id), "company_id": str(cart.company_id)},
             },
-            options={"idempotency_key": f"cart-{cart.id}-v{cart.version}-{info.total_cents}"},
+            options={"idempotency_key": f"cart-{cart.id}-v{cart.version}-{amount_cents}"},
         )
     except stripe.StripeError as error:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
@@ -100,6 +100,22 @@ def retrieve_payment_intent(intent_id: str) -> stripe.PaymentIntent:
         return client().v1.payment_intents.retrieve(intent_id)
     except stripe.StripeError as error:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
+def refund_payment(intent_id: str, amount_cents: int, order_id: int) -> str:
+    """Refund ``amount_cents`` of a PaymentIntent; returns the refund id.
+
+    The idempotency key is the order's, so a retried job never refunds twice.
+    Raises PaymentError when Stripe fails.
+    """
+    try:
+        refund = client().v1.refunds.create(
+            params={"payment_intent": intent_id, "amount": amount_cents},
+            options={"idempotency_key": f"refund-order-{order_id}"},
+        )
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+    return refund.id
 
 
 def failure_message(intent) -> str:

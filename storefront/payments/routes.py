@@ -20,10 +20,13 @@ from storefront.extensions import csrf, db, limiter
 from storefront.landing.models import Visit
 from storefront.landing.visits import record_event
 from storefront.payments import gateway
-from storefront.payments.webhooks import WebhookError, enqueue_confirmation, handle_event
+from storefront.payments.webhooks import WebhookError, after_order, handle_event
+from storefront.pricing.context import price_cart
 
 bp = Blueprint("payments", __name__)
 MAX_WEBHOOK_BYTES = 512 * 1024
+SOLD_OUT = ("Sorry, an item sold out while you were paying. Your payment has been refunded in full; "
+            "it can take a few days to show on your statement.")
 
 
 def _json_error(message: str, status: int = 422, **extra):
@@ -59,12 +62,19 @@ def pay():
     info = cart_info(cart)
     if info.any_short_of_stock:
         return _json_error("Some items sold out while you were shopping. Please review your cart.", 409)
+    priced = price_cart(cart, info)
+    if priced.code_error:
+        return _json_error(f"Your discount code can't be used: {priced.code_error} Remove it to continue.", 409)
+    if priced.totals.no_zone:
+        return _json_error("Sorry, we don't ship to this address yet. Please use another address.", 409)
+    if not priced.totals.ready_to_pay:
+        return _json_error("Please choose a shipping method.", 422)
     try:
-        intent = gateway.ensure_payment_intent(cart, info)
+        intent = gateway.ensure_payment_intent(cart, priced.totals.total_cents)
     except gateway.PaymentError as error:
         return _json_error(str(error), 502)
     visit = db.session.get(Visit, cart.visit_id) if cart.visit_id else None
-    record_event(visit, "payment_submitted", {"payment_intent": intent.id, "total_cents": info.total_cents})
+    record_event(visit, "payment_submitted", {"payment_intent": intent.id, "total_cents": priced.totals.total_cents})
     db.session.commit()
     card_id = request.form.get("card_id", "")
     if card_id and current_app.config["STRIPE_LOCAL"]:
@@ -77,6 +87,8 @@ def pay():
             return _json_error(str(error), 402)
     if intent.status == "succeeded":
         order = _complete(intent)
+        if order.status in ("REFUND_PENDING", "REFUNDED"):
+            return _json_error(SOLD_OUT, 409)
         return jsonify(status="succeeded", redirect=url_for("checkout.order", token=order.token))
     return jsonify(status=intent.status, client_secret=intent.client_secret, payment_intent=intent.id)
 
@@ -87,7 +99,7 @@ def _complete(intent):
         payment_intent_id=intent.id,
     )
     if created:
-        enqueue_confirmation(order.id)
+        after_order(order)
     return order
 
 

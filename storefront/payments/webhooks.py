@@ -11,6 +11,7 @@ from storefront.checkout.services import complete_order, record_payment_failure
 from storefront.checkout.tasks import send_order_confirmation
 from storefront.extensions import db
 from storefront.payments.models import StripeEvent
+from storefront.payments.tasks import refund_sold_out_order
 from storefront.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def _complete(cart_id: int, obj: dict, **payment) -> None:
         log.warning("paid event for unknown cart %s (or another merchant's): ignored", cart_id)
         return
     if created:
-        enqueue_confirmation(order.id)
+        after_order(order)
 
 
 def on_payment_intent_succeeded(obj: dict) -> None:
@@ -86,9 +87,13 @@ HANDLERS = {
 }
 
 
-def enqueue_confirmation(order_id: int) -> None:
-    """Queue the confirmation email (retried on transient SMTP faults)."""
-    enqueue(send_order_confirmation, order_id, retry=Retry(max=3, interval=[10, 60, 300]))
+def after_order(order) -> None:
+    """Queue what follows a new order: the confirmation email, or the refund of an order
+    whose stock ran out while the shopper paid. Both retried on transient faults."""
+    if order.status == "REFUND_PENDING":
+        enqueue(refund_sold_out_order, order.id, retry=Retry(max=5, interval=[10, 60, 300, 900, 3600]))
+    else:
+        enqueue(send_order_confirmation, order.id, retry=Retry(max=3, interval=[10, 60, 300]))
 
 
 def handle_event(event: dict) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storefront.cart.info import CartInfo
 from storefront.pricing.addresses import Address
 from storefront.pricing.promotions import Discounts, PricedLine, PromotionRule, apply_promotions
 from storefront.pricing.shipping import (
@@ -22,7 +23,6 @@ from storefront.pricing.shipping import (
     zone_for,
 )
 from storefront.pricing.tax import TaxRateRule, matching_rates, shipping_rates, tax_on
-from storefront.pricing.totals import CartInfo
 
 
 @dataclass(frozen=True)

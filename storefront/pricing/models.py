@@ -19,8 +19,9 @@ SHIPPING_RULE_TYPES = ("FLAT_RATE", "PER_ITEM", "WEIGHT_BASED", "PRICE_BASED", "
 
 class Promotion(db.Model):
     """A discount. ``percent_bp`` is basis points (1000 = 10 %); ``amount_cents`` a fixed
-    amount in the company's currency. A promotion with ``code`` None applies automatically;
-    with a code, the shopper enters it (matched case-insensitively: stored upper-case).
+    amount in the company's currency. An ``automatic`` promotion applies by itself; otherwise
+    the shopper enters its ``code`` or one of its generated single-use PromotionCodes
+    (matched case-insensitively: codes are stored upper-case).
     ``usage_limit`` counts all uses, ``per_customer_limit`` uses per email."""
 
     __tablename__ = "promotions"
@@ -32,6 +33,7 @@ class Promotion(db.Model):
     type: Mapped[str] = mapped_column(String(24))
     scope: Mapped[str] = mapped_column(String(16), default="CART")
     code: Mapped[str | None] = mapped_column(String(64))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
     percent_bp: Mapped[int] = mapped_column(Integer, default=0)
     amount_cents: Mapped[int] = mapped_column(Integer, default=0)
     min_subtotal_cents: Mapped[int] = mapped_column(Integer, default=0)

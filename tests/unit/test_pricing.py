@@ -4,12 +4,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from storefront.cart.info import CartInfo, LineInfo
 from storefront.pricing.addresses import Address, postcode_matches
 from storefront.pricing.checkout_totals import checkout_totals
 from storefront.pricing.promotions import PricedLine, PromotionRule, apply_promotions
 from storefront.pricing.shipping import ShippingMethodRule, ShippingZoneRule, method_cost
 from storefront.pricing.tax import TaxRateRule, matching_rates, tax_on
-from storefront.pricing.totals import CartInfo, LineInfo
 
 US = Address("US", "TX", "78701", "Austin")
 GB = Address("GB", "", "SW1A 1AA", "London")
