@@ -17,6 +17,7 @@ from storefront.extensions import db
 
 demo_cli = AppGroup("demo", help="The demo merchant.")
 users_cli = AppGroup("users", help="Admin users.")
+tax_cli = AppGroup("tax", help="Tax rates.")
 catalog_cli = AppGroup("catalog", help="The product catalogue.")
 
 
@@ -72,6 +73,23 @@ def catalog_import(path, company_slug, fmt, dry_run):
         click.echo("dry run: nothing was changed")
     else:
         clear_section_cache()
+
+
+@tax_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--company", "company_slug", required=True, help="Merchant slug.")
+def tax_import(path, company_slug):
+    """Replace a merchant's tax rates with a WooCommerce tax-rate CSV."""
+    from storefront.pricing.tax_import import TaxImportError, import_tax_rates
+
+    company = db.session.execute(db.select(Company).filter_by(slug=company_slug)).scalar_one_or_none()
+    if company is None:
+        raise click.ClickException(f"no merchant with slug {company_slug!r}")
+    try:
+        count = import_tax_rates(path, company)
+    except TaxImportError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"imported {count} tax rates for {company_slug}")
 
 
 def _wait_for(url: str, seconds: float = 15) -> bool:
@@ -143,5 +161,6 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(tax_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(run_demo)

@@ -12,6 +12,8 @@ from storefront.catalog.services import import_catalog
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.services import clear_section_cache
+from storefront.pricing.context import forget_pricing_config
+from storefront.pricing.models import ShippingMethod, ShippingZone
 from storefront.types import new_token
 
 DEMO_SLUG = "demo"
@@ -64,8 +66,28 @@ def seed_demo(data_dir: str | None = None) -> tuple[LandingPage, str]:
         db.session.add(LandingPageProduct(landing_page_id=page.id, section_id=grid.id,
                                           product_id=product.id, position=position))
     db.session.commit()
+    _seed_shipping(company)
     clear_section_cache()
     return page, _reset_owner(company)
+
+
+def _seed_shipping(company: Company) -> None:
+    """North America ships flat $5.95 or free from $75; the UK and EU flat $14.95."""
+    if db.session.execute(db.select(ShippingZone.id).filter_by(company_id=company.id)).first():
+        return
+    zones = [
+        ("North America", ["US", "CA"], [("Standard (3–5 days)", "FLAT_RATE", 595, 0),
+                                         ("Free shipping", "FREE", 0, 7500)]),
+        ("UK and Europe", ["GB", "IE", "DE", "FR", "NL", "ES", "IT"], [("International", "FLAT_RATE", 1495, 0)]),
+    ]
+    for position, (name, countries, methods) in enumerate(zones):
+        zone = ShippingZone(company_id=company.id, name=name, countries=countries, position=position)
+        for order, (label, kind, amount, free_above) in enumerate(methods):
+            zone.methods.append(ShippingMethod(company_id=company.id, name=label, type=kind, amount_cents=amount,
+                                               free_above_cents=free_above, position=order))
+        db.session.add(zone)
+    db.session.commit()
+    forget_pricing_config(company.id)
 
 
 def _reset_owner(company: Company) -> str:

@@ -120,8 +120,9 @@ def checkout_totals(
                 for method in zone.methods if available(method, merchandise)
             ]
             chosen = next((o for o in totals.shipping_options if o.method.id == shipping_method_id), None)
-            if chosen is None and len(totals.shipping_options) == 1:
-                chosen = totals.shipping_options[0]
+            if chosen is None and totals.shipping_options:
+                # Until the shopper picks, the cheapest method is selected for them.
+                chosen = min(totals.shipping_options, key=lambda o: o.cost_cents)
             if chosen is not None:
                 totals.shipping_method, totals.shipping_cents = chosen.method, chosen.cost_cents
     totals.discounts = apply_promotions(list(rules), lines, totals.shipping_cents)

@@ -163,3 +163,38 @@ def test_paid_amount_equals_order_total_with_code_shipping_and_tax(client, db, s
         assert json.load(reply)["amount"] == order.total_cents
     usage = db.session.execute(db.select(PromotionUsage)).scalar_one()
     assert usage.discount_cents == 600 and usage.email == "ada@example.com"
+
+
+def test_stock_gone_after_payment_is_refunded_through_stripe(client, db, shop, localstripe, run_jobs):
+    """The payment succeeded but the last units sold meanwhile: the order is refunded."""
+    from factories import WEBHOOK_SECRET, sign_payload
+    from test_checkout import card_token
+
+    from storefront.cart.services import cart_info
+    from storefront.payments import gateway
+
+    basket = cart(db)
+    intent = gateway.ensure_payment_intent(basket, cart_info(basket).subtotal_cents)
+    paid = gateway.confirm_with_card(intent.id, card_token(localstripe))
+    assert paid.status == "succeeded"
+    shop["tee"].variants[0].stock = 1  # someone else bought the rest
+    db.session.commit()
+
+    event = {"id": "evt_sold_out", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": intent.id, "amount": 6000, "amount_received": 6000, "currency": "usd",
+        "metadata": {"cart_id": str(basket.id), "company_id": str(basket.company_id)}}}}
+    body = json.dumps(event).encode()
+    client.post("/webhooks/stripe", data=body, content_type="application/json",
+                headers={"Stripe-Signature": sign_payload(body, WEBHOOK_SECRET)})
+    run_jobs()
+
+    order = db.session.execute(db.select(Order)).scalar_one()
+    db.session.refresh(order)
+    assert order.status == "REFUNDED" and order.refund_id.startswith("re_")
+    assert shop["tee"].variants[0].stock == 1
+    with urllib.request.urlopen(urllib.request.Request(
+            f"{localstripe}/v1/refunds/{order.refund_id}", headers={"Authorization": "Bearer sk_test_localstripe"})) as reply:
+        refund = json.load(reply)
+    assert refund["amount"] == 6000
+    page = client.get(f"/orders/{order.token}").get_data(as_text=True)
+    assert "sold out" in page and "has been" in page

@@ -45,3 +45,25 @@ def test_demo_seed_is_idempotent_and_publishes_summer_sale(app, db, client):
     assert [s.type for s in page.sections] == ["hero", "product_grid"]
     html = client.get("/lp/summer-sale").get_data(as_text=True)
     assert "V-Neck T-Shirt" in html and "Hoodie" in html
+
+
+def test_tax_import_of_the_woocommerce_sample(app, db, company, tmp_path):
+    from storefront.pricing.models import TaxRate
+
+    runner = app.test_cli_runner()
+    path = CATALOG_DIR / "woocommerce" / "sample_tax_rates.csv"
+
+    result = runner.invoke(args=["tax", "import", str(path), "--company", "acme"])
+
+    assert result.exit_code == 0, result.output
+    rates = db.session.execute(db.select(TaxRate).order_by(TaxRate.position)).scalars().all()
+    assert [(r.country, r.rate_micro, r.tax_class) for r in rates] == [
+        ("GB", 200000, ""), ("GB", 50000, "reduced-rate"), ("GB", 0, "zero-rate"), ("US", 100000, ""), ("US", 20000, "")]
+    assert rates[4].state == "AL" and rates[4].postcodes == ["12345", "123456"] and rates[4].priority == 2
+    assert all(r.compound and r.applies_to_shipping for r in rates)
+
+    broken = tmp_path / "broken.csv"
+    broken.write_text(path.read_text(encoding="utf-8-sig").replace("10.0000", "ten"))
+    failed = runner.invoke(args=["tax", "import", str(broken), "--company", "acme"])
+    assert failed.exit_code != 0 and "line 5, column 5 (Rate %)" in failed.output
+    assert db.session.execute(db.select(db.func.count(TaxRate.id))).scalar() == 5

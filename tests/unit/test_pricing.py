@@ -159,3 +159,11 @@ def test_total_properties(specs, promos, shipping, tax_micro, inclusive, compoun
     parts = totals.merchandise_cents + totals.shipping_after_discount_cents + (0 if inclusive else totals.tax_cents)
     assert totals.total_cents == parts
     assert totals.discount_cents == sum(totals.discounts.per_line.values())
+
+
+def test_cheapest_method_is_preselected():
+    zone = ShippingZoneRule(1, "US", ("US",), (), (), (
+        ShippingMethodRule(10, "Express", "FLAT_RATE", amount_cents=1500),
+        ShippingMethodRule(11, "Standard", "FLAT_RATE", amount_cents=595)))
+    totals = checkout_totals(info((1, 1, 1000, 1, ())), zones=[zone], address=US)
+    assert totals.shipping_method.id == 11 and totals.ready_to_pay
