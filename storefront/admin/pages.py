@@ -1,1 +1,188 @@
-"""Admin screen: pages (being built)."""
+"""Admin screen: landing pages (/admin/pages). List, create, edit the details (title, SEO
+address, meta title and description), duplicate, publish, unpublish, archive and restore,
+and the private preview link. Sections and products are in ``page_sections``.
+"""
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_blocks
+
+from storefront.accounts.scoping import get_or_404
+from storefront.admin import NAV, bp
+from storefront.htmx import render, toast, wants_fragment
+from storefront.landing import builder
+from storefront.landing.models import LandingPage
+from storefront.landing.sections import TYPES, Context, local_text, summary
+from storefront.landing.services import load_sections
+from storefront.types import utcnow
+
+NAV.append(("admin.pages", "Pages"))
+
+EDIT = "admin/pages/edit.html"
+FILTERS = (("", "All"), ("published", "Published"), ("draft", "Drafts"), ("archived", "Archived"))
+
+
+def when(moment) -> str:
+    """A timestamp in the merchant's timezone, e.g. "Jul 1, 2025 12:00 PM EDT"."""
+    company = current_user.company
+    return local_text(moment, company.timezone, company.locale, with_day=False) if moment else ""
+
+
+def _details(page: LandingPage) -> dict:
+    return {"title": page.title, "slug": page.slug, "meta_title": page.meta_title or "",
+            "meta_description": page.meta_description or ""}
+
+
+def edit_context(page: LandingPage, **extra) -> dict:
+    """Everything ``admin/pages/edit.html`` and its blocks need; ``extra`` overrides."""
+    company = current_user.company
+    ctx = Context.of(company, utcnow())
+    sections = load_sections(page)
+    context = {
+        "page": page,
+        "company": company,
+        "sections": sections,
+        "summaries": {s.id: summary(s, ctx) for s in sections},
+        "types": TYPES,
+        "values": _details(page),
+        "errors": {},
+        "section_error": None,
+        "focus": None,
+        "oob": False,
+        "when": when,
+        "max_sections": builder.MAX_SECTIONS,
+    }
+    context.update(extra)
+    return context
+
+
+def _to_edit(page: LandingPage, message: str, level: str = "success"):
+    flash(message, level)
+    return redirect(url_for("admin.pages_edit", page_id=page.id), code=303)
+
+
+def _head_and(block: str, page: LandingPage, status: int = 200, **extra):
+    """For htmx: ``block`` plus the page head, swapped out of band (title, address and
+    status shown there may have changed)."""
+    body = render_blocks(EDIT, [block, "page_head"], **edit_context(page, oob=True, **extra))
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/pages")
+@login_required
+def pages():
+    """The merchant's pages with status, address and last update; ``?status=`` filters."""
+    status = request.args.get("status", "")
+    status = status if status in builder.STATUSES else ""
+    return render("admin/pages/list.html", "page_list", pages=builder.list_pages(status or None),
+                  current=status, filters=FILTERS, when=when)
+
+
+@bp.route("/pages/new", methods=["GET", "POST"])
+@login_required
+def pages_new():
+    """The new-page form; POST creates a draft and opens it in the editor."""
+    if request.method == "GET":
+        return render("admin/pages/new.html", "new_form", values={}, errors={})
+    try:
+        page = builder.create_page(current_user.company, request.form)
+    except builder.PageInvalid as invalid:
+        return render("admin/pages/new.html", "new_form", status=422, values=invalid.values,
+                      errors=invalid.errors)
+    return _to_edit(page, f"Page “{page.title}” created as a draft. Add its sections below.")
+
+
+@bp.get("/pages/<int:page_id>")
+@login_required
+def pages_edit(page_id: int):
+    """The page editor: details, status and sections."""
+    page = get_or_404(LandingPage, page_id)
+    return render(EDIT, "builder", **edit_context(page))
+
+
+@bp.post("/pages/<int:page_id>")
+@login_required
+def pages_update(page_id: int):
+    """Save the details; a new address keeps the old one as a redirect."""
+    page = get_or_404(LandingPage, page_id)
+    old_slug = page.slug
+    try:
+        renamed = builder.update_page(page, request.form)
+    except builder.PageInvalid as invalid:
+        if wants_fragment():
+            return _head_and("details", page, status=422, values=invalid.values, errors=invalid.errors)
+        return render(EDIT, "details", status=422,
+                      **edit_context(page, values=invalid.values, errors=invalid.errors))
+    message = "Details saved."
+    if renamed:
+        message = f"Details saved. The old address /lp/{old_slug} now redirects here."
+    if wants_fragment():
+        return toast(_head_and("details", page), message, "success")
+    return _to_edit(page, message)
+
+
+@bp.post("/pages/<int:page_id>/duplicate")
+@login_required
+def pages_duplicate(page_id: int):
+    """A draft copy of the page, opened in the editor."""
+    page = get_or_404(LandingPage, page_id)
+    copy_page = builder.duplicate_page(page)
+    return _to_edit(copy_page, f"Copy created as a draft at /lp/{copy_page.slug}.")
+
+
+STATUS_MESSAGES = {
+    ("published", None): "Published: shoppers can see the page now.",
+    ("draft", "published"): "Unpublished: shoppers now get “page not found”.",
+    ("draft", None): "Restored as a draft.",
+    ("archived", None): "Archived: the page is hidden from shoppers.",
+}
+
+
+@bp.post("/pages/<int:page_id>/status")
+@login_required
+def pages_status(page_id: int):
+    """Publish, unpublish (back to draft), archive or restore, from ``status`` in the form."""
+    page = get_or_404(LandingPage, page_id)
+    wanted = request.form.get("status", "")
+    if wanted not in builder.STATUSES:
+        message = "Choose publish, unpublish or archive."
+        if not wants_fragment():
+            flash(message, "error")
+        return toast(render(EDIT, "page_head", status=422, **edit_context(page)), message, "error")
+    before = page.status
+    changed = builder.set_status(page, wanted)
+    if changed:
+        message = STATUS_MESSAGES.get((wanted, before)) or STATUS_MESSAGES[(wanted, None)]
+    else:
+        message = f"The page was already {wanted}."
+    if wants_fragment():
+        response = render(EDIT, "page_head", **edit_context(page))
+        return toast(response, message, "success")
+    return _to_edit(page, message)
+
+
+@bp.get("/pages/<int:page_id>/preview")
+@login_required
+def pages_preview(page_id: int):
+    """Open the private preview, creating its link on first use."""
+    page = get_or_404(LandingPage, page_id)
+    token = builder.preview_token(page)
+    return redirect(url_for("landing.preview", token=token), code=303)
+
+
+@bp.post("/pages/<int:page_id>/preview/reset")
+@login_required
+def pages_preview_reset(page_id: int):
+    """A new private preview link; the old one stops working."""
+    page = get_or_404(LandingPage, page_id)
+    builder.reset_preview_token(page)
+    message = "New preview link made: the old one no longer works."
+    if wants_fragment():
+        return toast(render(EDIT, "page_head", **edit_context(page)), message, "success")
+    return _to_edit(page, message)
+
+
+from storefront.admin import page_sections  # noqa: E402,F401  (sections and products routes)

@@ -1,1 +1,128 @@
-"""Admin screen: products (being built)."""
+"""Admin screen: products. The list (search, filters, sort, pages), editing a product and its
+variants, creating one, archiving one. The CSV upload is in ``product_import``.
+
+Every product is fetched with ``get_or_404``: another merchant's id answers 404.
+"""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import flash, make_response, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from storefront.accounts.scoping import get_or_404
+from storefront.admin import NAV, bp
+from storefront.catalog.admin_services import (
+    SORTS,
+    STATUSES,
+    STOCK_FILTERS,
+    ProductFormError,
+    ProductQuery,
+    archive_product,
+    create_product,
+    new_product_values,
+    product_values,
+    search_products,
+    update_product,
+    variant_prefix,
+)
+from storefront.catalog.models import Product
+from storefront.htmx import render, toast, wants_fragment
+
+NAV.append(("admin.products", "Products"))
+
+LIST = "admin/products/list.html"
+EDIT = "admin/products/edit.html"
+ARCHIVE = "admin/products/archive.html"
+
+
+@bp.get("/products")
+@login_required
+def products():
+    """The product list. A GET form: q, status, stock, category, sort, dir, page. htmx
+    (active search, sort and page links) gets only the results block."""
+    page = search_products(ProductQuery.from_args(request.args))
+    company = current_user.company
+    return render(LIST, "results", page=page, company=company, tz=_zone(company.timezone),
+                  statuses=STATUSES, stock_filters=STOCK_FILTERS, sorts=SORTS)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@login_required
+def product_new():
+    """A new product with one default variant; POST creates it and goes to its edit page."""
+    company = current_user.company
+    if request.method == "GET":
+        return _editor(None, new_product_values(), {})
+    try:
+        product = create_product(company, request.form)
+    except ProductFormError as exc:
+        return _editor(None, exc.values, exc.errors, status=422)
+    message = f"Product “{product.title}” created."
+    target = url_for("admin.product_edit", product_id=product.id)
+    if wants_fragment():
+        response = _editor(product, product_values(product, company.currency), {})
+        response.headers["HX-Push-Url"] = target
+        return toast(response, message, "success")
+    flash(message, "success")
+    return redirect(target, code=303)
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@login_required
+def product_edit(product_id: int):
+    """A product and its variants; POST saves them (422 with the typed values on errors)."""
+    product = get_or_404(Product, product_id)
+    currency = current_user.company.currency
+    if request.method == "GET":
+        return _editor(product, product_values(product, currency), {})
+    try:
+        update_product(product, request.form, currency)
+    except ProductFormError as exc:
+        return _editor(product, exc.values, exc.errors, status=422)
+    message = "Saved. Public pages show the change now."
+    if wants_fragment():
+        return toast(_editor(product, product_values(product, currency), {}), message, "success")
+    flash(message, "success")
+    return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
+
+
+@bp.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
+@login_required
+def product_archive(product_id: int):
+    """Archive a product. GET, or a POST without ``confirmed`` (a plain form with JavaScript
+    off, where no dialog could ask), shows the confirmation page."""
+    product = get_or_404(Product, product_id)
+    if request.method == "GET" or request.form.get("confirmed") != "yes":
+        return render(ARCHIVE, "content", product=product)
+    changed = archive_product(product)
+    message = (f"“{product.title}” is archived: shoppers no longer see it." if changed
+               else f"“{product.title}” was already archived.")
+    if wants_fragment():
+        currency = current_user.company.currency
+        return toast(_editor(product, product_values(product, currency), {}), message, "success")
+    flash(message, "success")
+    return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The merchant's display timezone; UTC when the stored name is unknown to this host."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _editor(product: Product | None, values: dict, errors: dict, status: int = 200):
+    """The edit (or new) page, or its editor block for htmx."""
+    prefixes = [(variant_prefix(v), v) for v in product.variants] if product else [("vnew-", None)]
+    response = render(EDIT, "editor", status=status, product=product, values=values,
+                      errors=errors, prefixes=prefixes, statuses=STATUSES,
+                      company=current_user.company)
+    if status == 422 and wants_fragment():
+        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
+    return make_response(response)
+
+
+# The upload screen registers its routes on import; admin/__init__ imports only this module.
+from storefront.admin import product_import  # noqa: E402,F401

@@ -1,25 +1,31 @@
-"""Public landing pages: ``GET /lp/<slug>``."""
+"""Public landing pages: ``GET /lp/<slug>``, old addresses redirected, and the private draft
+preview ``GET /lp/preview/<token>``."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, render_template
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from storefront.cart.services import cart_summary_for_request
+from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.services import published_page, rendered_sections
 from storefront.landing.visits import set_visit_cookies, track_landing_view
 
 bp = Blueprint("landing", __name__)
+# A renamed page's old address: browsers may cache the 301, but not for ever, since the
+# merchant can give the old address to another page later.
+REDIRECT_MAX_AGE = 3600
+PREVIEW_BANNER = Markup(
+    '<p class="preview-banner" role="status">Preview: this is how the page looks now, whatever '
+    'its status. Only people with this link can see it.</p>'
+)
 
 
-@bp.get("/lp/<slug>")
-def landing_page(slug: str):
-    """Render a published landing page; 404 for a draft or unknown slug."""
-    page = published_page(slug)
-    if page is None:
-        abort(404)
-    visit, is_new = track_landing_view(page)
-    sections_html = Markup(rendered_sections(page, generate_csrf()))
+def _page_response(page, sections_html: Markup):
+    """The page rendered with its sections and the shopper's cart (shared by the public view
+    and the preview, so both always get the same context)."""
     response = make_response(
         render_template(
             "landing/page.html",
@@ -29,7 +35,43 @@ def landing_page(slug: str):
         )
     )
     response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/lp/<slug>")
+def landing_page(slug: str):
+    """Render a published landing page; 301 from a renamed page's old address (keeping the
+    query string, e.g. UTM tags); 404 for a draft, archived or unknown slug."""
+    page = published_page(slug)
+    if page is None:
+        # Only a miss pays for the redirect lookup.
+        target = redirected_page(slug)
+        if target is None:
+            abort(404)
+        location = url_for("landing.landing_page", slug=target.slug)
+        if request.args:
+            location += "?" + urlencode(list(request.args.items(multi=True)))
+        response = redirect(location, code=301)
+        response.headers["Cache-Control"] = f"public, max-age={REDIRECT_MAX_AGE}"
+        return response
+    visit, is_new = track_landing_view(page)
+    response = _page_response(page, Markup(rendered_sections(page, generate_csrf())))
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)
+    return response
+
+
+@bp.get("/lp/preview/<token>")
+def preview(token: str):
+    """The page behind a private preview link, whatever its status: never indexed, never
+    cached, and no visit recorded. 404 for an unknown token."""
+    page = preview_page(token)
+    if page is None:
+        abort(404)
+    response = _page_response(page, PREVIEW_BANNER + Markup(rendered_sections(page, generate_csrf())))
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Cache-Control"] = "private, no-store"
+    # The token is the only key to a draft: don't send it to other sites as a referrer.
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response

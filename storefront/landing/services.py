@@ -11,9 +11,12 @@ from storefront.accounts.models import Company
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
+from storefront.landing.sections import section_views
+from storefront.types import utcnow
 
 # Rendered sections per process: {(page id, updated_at): (expires_at, html)}. Stock badges
-# may lag by SECTION_CACHE_SECONDS; add to cart always checks live stock.
+# may lag by SECTION_CACHE_SECONDS; add to cart always checks live stock. An entry expires
+# early at a countdown's deadline, so the countdown is never shown after it.
 _section_cache: dict[tuple, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
 CSRF_PLACEHOLDER = "__CSRF_TOKEN__"
@@ -65,18 +68,29 @@ def rendered_sections(page: LandingPage, csrf_token: str) -> str:
     key = (page.id, page.updated_at)
     now = time.monotonic()
     entry = _section_cache.get(key)
-    if entry is None or entry[0] < now or ttl <= 0:
+    if entry is None or entry[0] <= now or ttl <= 0:
+        sections = load_sections(page)
+        wall_now = utcnow()
+        # Countdowns are shown only before their deadline, decided here at render time; so
+        # the cached rendering must not outlive the earliest deadline still ahead.
+        views, next_change = section_views(sections, page.company, wall_now)
         html = render_template(
             "landing/_sections.html",
             page=page,
-            sections=load_sections(page),
+            sections=sections,
+            section_views=views,
             currency=page.company.currency,
             locale=page.company.locale,
             csrf_placeholder=CSRF_PLACEHOLDER,
         )
+        expires = now + ttl
+        if next_change is not None:
+            expires = min(expires, now + (next_change - wall_now).total_seconds())
         with _cache_lock:
-            _section_cache[key] = (now + ttl, html)
-        entry = _section_cache[key]
+            # Renderings of this page's older versions (before an admin edit) are dead.
+            for stale in [k for k in _section_cache if k[0] == page.id and k != key]:
+                del _section_cache[stale]
+            _section_cache[key] = entry = (expires, html)
     return entry[1].replace(CSRF_PLACEHOLDER, csrf_token)
 
 

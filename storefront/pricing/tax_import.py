@@ -54,7 +54,7 @@ def parse_tax_rates(path: str | Path) -> list[dict]:
     for position, row in enumerate(reader):
         line = reader.line_num
 
-        def fail(column: str, message: str) -> TaxImportError:
+        def fail(column: str, message: str, line: int = line) -> TaxImportError:
             return TaxImportError(f"{name}, line {line}, column {COLUMNS.index(column) + 1} ({column}): {message}")
 
         country = _any(row["Country Code"]).upper()
