@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, current_app, request
+from sqlalchemy import insert, literal, select
 
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, Visit, VisitEvent
@@ -90,23 +91,33 @@ def track_landing_view(page: LandingPage) -> tuple[Visit, bool]:
     visitor_id = request.cookies.get(VISITOR_COOKIE)
     if not visitor_id or len(visitor_id) > 64:
         visitor_id = new_token()
-    visit = Visit(
-        token=new_token(),
-        company_id=page.company_id,
-        landing_page_id=page.id,
-        visitor_id=visitor_id,
-        referrer=_clean(request.referrer, 2000),
-        user_agent=_clean(request.user_agent.string, 500),
-        ip_hash=hash_ip(request.remote_addr),
-        started_at=now,
-        last_activity_at=now,
-        **utm,
-    )
-    db.session.add(visit)
-    db.session.flush()
-    record_event(visit, "page_view", {"slug": page.slug})
+    values = {
+        "token": new_token(), "company_id": page.company_id, "landing_page_id": page.id,
+        "visitor_id": visitor_id, "referrer": _clean(request.referrer, 2000),
+        "user_agent": _clean(request.user_agent.string, 500), "ip_hash": hash_ip(request.remote_addr),
+        "started_at": now, "last_activity_at": now, **utm,
+    }
+    _insert_visit_with_page_view(values, page.slug)
     db.session.commit()
-    return visit, True
+    # Only the cookie values are needed from here on: no need to load the row back.
+    return Visit(**values), True
+
+
+def _insert_visit_with_page_view(values: dict, slug: str) -> None:
+    """Insert the visit and its first page_view: one statement on PostgreSQL (a data-
+    modifying CTE), two elsewhere. This is the landing page's only write for a new visitor."""
+    event = {"company_id": values["company_id"], "landing_page_id": values["landing_page_id"],
+             "type": "page_view", "payload": {"slug": slug}, "created_at": values["started_at"]}
+    new_visit = insert(Visit).values(**values).returning(Visit.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        inserted = new_visit.cte("new_visit")
+        columns = ["visit_id", *event]
+        db.session.execute(insert(VisitEvent).from_select(
+            columns, select(inserted.c.id, *(literal(v, VisitEvent.__table__.c[k].type) for k, v in event.items()))
+        ))
+        return
+    visit_id = db.session.execute(new_visit).scalar_one()
+    db.session.execute(insert(VisitEvent).values(visit_id=visit_id, **event))
 
 
 def set_visit_cookies(response: Response, visit: Visit) -> None:
