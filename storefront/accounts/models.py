@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
-from storefront.types import UTCDateTime, utcnow
+from storefront.types import JSONType, UTCDateTime, utcnow
 
 
 class Company(db.Model):
@@ -25,6 +25,8 @@ class Company(db.Model):
     locale: Mapped[str] = mapped_column(String(16), default="en_US")
     # Prices entered tax-inclusive (VAT style) or tax-exclusive (US style); see pricing.tax.
     prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Exit-intent offer: {"enabled": bool, "percent_bp": int, "headline": str, "valid_hours": int}.
+    exit_offer: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Last order number handed out; bumped under a row lock (checkout.numbers).
     order_number_seq: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,6 +33,8 @@ class Cart(db.Model):
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     payment_intent_version: Mapped[int | None] = mapped_column(Integer)
     payment_error: Mapped[str | None] = mapped_column(String(500))
+    # Set when the cart was merged into another (status MERGED) or the prices moved.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id"))
     checkout_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The discount code the shopper entered (upper-case), and the chosen shipping method.
     promotion_code: Mapped[str | None] = mapped_column(String(64))
@@ -68,3 +70,25 @@ class LineItem(db.Model):
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
     variant = relationship("Variant", lazy="joined")
+
+
+class SavedItem(db.Model):
+    """A variant a shopper keeps for later: ``kind`` is "saved" (moved out of the cart) or
+    "wishlist". The shopper is known by their visitor id (cookie) or, once typed, their email."""
+
+    __tablename__ = "saved_items"
+    __table_args__ = (
+        Index("ix_saved_items_company_visitor", "company_id", "visitor_id"),
+        Index("ix_saved_items_company_email", "company_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="saved")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    variant = relationship("Variant")

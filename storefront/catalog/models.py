@@ -58,6 +58,8 @@ class Product(db.Model):
     product_type: Mapped[str | None] = mapped_column(String(255))
     tags: Mapped[list] = mapped_column(JSONType, default=list)
     option_names: Mapped[list] = mapped_column(JSONType, default=list)
+    # Complementary products the merchant picks for the drawer's one-click upsell.
+    upsell_product_ids: Mapped[list] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(String(16), default="active")
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
