@@ -72,14 +72,14 @@ class LineItem(db.Model):
     variant = relationship("Variant", lazy="joined")
 
 
-class SavedItem(db.Model):
+class SavedCartItem(db.Model):
     """A variant a shopper keeps for later: ``kind`` is "saved" (moved out of the cart) or
     "wishlist". The shopper is known by their visitor id (cookie) or, once typed, their email."""
 
-    __tablename__ = "saved_items"
+    __tablename__ = "saved_cart_items"
     __table_args__ = (
-        Index("ix_saved_items_company_visitor", "company_id", "visitor_id"),
-        Index("ix_saved_items_company_email", "company_id", "email"),
+        Index("ix_saved_cart_items_company_visitor", "company_id", "visitor_id"),
+        Index("ix_saved_cart_items_company_email", "company_id", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
