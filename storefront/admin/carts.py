@@ -1,0 +1,1 @@
+"""Admin screen: carts (being built)."""

@@ -1,0 +1,1 @@
+"""Admin screen: promotions (being built)."""

@@ -1,0 +1,1 @@
+"""Admin screen: shipping (being built)."""
