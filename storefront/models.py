@@ -11,7 +11,13 @@ from storefront.landing.models import (  # noqa: F401
     Visit,
     VisitEvent,
 )
-from storefront.leads.models import Lead  # noqa: F401
+from storefront.leads.models import (  # noqa: F401
+    AbandonmentAnalysis,
+    FieldEvent,
+    Lead,
+    LeadActivity,
+    LeadNote,
+)
 from storefront.payments.models import StripeEvent  # noqa: F401
 from storefront.pricing.models import (  # noqa: F401
     Promotion,

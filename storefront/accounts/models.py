@@ -27,6 +27,8 @@ class Company(db.Model):
     prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
     # Exit-intent offer: {"enabled": bool, "percent_bp": int, "headline": str, "valid_hours": int}.
     exit_offer: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Lead value weights overriding the defaults of leads.value (cents and multipliers).
+    lead_value_config: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Last order number handed out; bumped under a row lock (checkout.numbers).
     order_number_seq: Mapped[int] = mapped_column(Integer, default=1000)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -109,6 +109,8 @@ class Visit(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Don't save my details": no progressive capture for this visit.
+    capture_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class VisitEvent(db.Model):
