@@ -36,6 +36,15 @@ EDIT = "admin/products/edit.html"
 ARCHIVE = "admin/products/archive.html"
 
 
+@bp.url_value_preprocessor
+def _form_limits(endpoint: str | None, _values: dict | None) -> None:
+    # Runs before CSRFProtect parses the form. A product with many variants sends 6 inputs
+    # per variant: Flask's default of 1000 form parts would refuse one of ~160 variants.
+    if endpoint in ("admin.product_edit", "admin.product_new"):
+        request.max_form_parts = 20_000
+        request.max_form_memory_size = 4 * 1024 * 1024  # a 100,000-character description fits
+
+
 @bp.get("/products")
 @login_required
 def products():
@@ -113,12 +122,23 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _labels(prefixes: list) -> dict[str, str]:
+    """Input name -> what the error summary calls it, e.g. "Red / M: price"."""
+    labels = {"title": "Title", "description": "Description", "status": "Status"}
+    for number, (prefix, variant) in enumerate(prefixes, start=1):
+        name = (variant.label if variant else "") or (f"Variant {number}" if len(prefixes) > 1 else "")
+        for field, label in (("sku", "SKU"), ("price", "price"), ("compare_at", "compare-at price"),
+                             ("stock", "units in stock")):
+            labels[prefix + field] = f"{name}: {label}" if name else label.capitalize()
+    return labels
+
+
 def _editor(product: Product | None, values: dict, errors: dict, status: int = 200):
     """The edit (or new) page, or its editor block for htmx."""
     prefixes = [(variant_prefix(v), v) for v in product.variants] if product else [("vnew-", None)]
     response = render(EDIT, "editor", status=status, product=product, values=values,
-                      errors=errors, prefixes=prefixes, statuses=STATUSES,
-                      company=current_user.company)
+                      errors=errors, labels=_labels(prefixes), prefixes=prefixes,
+                      statuses=STATUSES, company=current_user.company)
     if status == 422 and wants_fragment():
         toast(response, "Nothing was saved: please correct the fields marked below.", "error")
     return make_response(response)
