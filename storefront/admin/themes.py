@@ -39,14 +39,14 @@ SAVED = "Theme saved."
 
 def sample_cart(currency: str) -> CartInfo:
     """A two-line cart to show in the preview drawer (no database rows behind it)."""
-    def line(variant_id, title, label, quantity, price, was=None):
+    def line(variant_id, title, label, quantity, price):
         return LineInfo(variant_id=variant_id, product_title=title, variant_label=label, sku=None,
                         image_src=None, image_alt="", quantity=quantity, unit_price_cents=price,
-                        added_price_cents=was or price, compare_at_cents=None, available=None)
+                        added_price_cents=price, compare_at_cents=None, available=None)
 
     return CartInfo(currency=currency, lines=(
         line(1, "Linen Shirt", "Sage / M", 1, 4800),
-        line(2, "Canvas Tote", "Natural", 2, 1800, was=2200),
+        line(2, "Canvas Tote", "Natural", 2, 1800),
     ))
 
 
@@ -59,7 +59,7 @@ def _groups() -> list[tuple[str, list]]:
 
 def _back_url(page: LandingPage) -> str | None:
     # The pages screen is another module; link to it when its endpoint exists.
-    for endpoint, args in (("admin.page_edit", {"page_id": page.id}), ("admin.pages", {})):
+    for endpoint, args in (("admin.pages_edit", {"page_id": page.id}), ("admin.pages", {})):
         try:
             return url_for(endpoint, **args)
         except BuildError:
