@@ -32,14 +32,17 @@ def published_page(slug: str) -> LandingPage | None:
 
 
 def shop_context(company_id: int | None, landing_page_id: int | None) -> dict:
-    """Template context for the page header: the merchant's name, and the landing page the
-    shopper came from as the link back (None when it is gone or unpublished)."""
+    """Template context for cart, checkout and order pages: the merchant's name, and the
+    landing page the shopper came from (``shop_page``, for its theme) with its address as
+    the link back; both None when the page is gone or unpublished."""
     if company_id is None:
-        return {"shop_name": None, "shop_url": None}
+        return {"shop_name": None, "shop_url": None, "shop_page": None}
     company = db.session.get(Company, company_id)
     page = db.session.get(LandingPage, landing_page_id) if landing_page_id else None
-    url = f"/lp/{page.slug}" if page is not None and page.status == "published" else None
-    return {"shop_name": company.name if company else None, "shop_url": url}
+    if page is None or page.status != "published":
+        page = None
+    return {"shop_name": company.name if company else None, "shop_url": f"/lp/{page.slug}" if page else None,
+            "shop_page": page}
 
 
 def load_sections(page: LandingPage) -> list[Section]:

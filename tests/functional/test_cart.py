@@ -194,3 +194,12 @@ def test_no_js_error_never_redirects_to_another_host(client, db, shop):
 
     assert response.status_code == 303
     assert response.headers["Location"] == "/cart"
+
+
+def test_cart_page_wears_the_landing_pages_theme(client, db, shop):
+    post(client, shop, "/cart/add", {"variant_id": shop["tee"].variants[0].id}, htmx=False)
+
+    html = client.get("/cart").get_data(as_text=True)
+
+    assert "/lp/summer-sale/theme.css?v=" in html
+    assert "data-drawer-side=" in html and "Acme Apparel" in html
