@@ -33,7 +33,7 @@ from werkzeug.utils import secure_filename
 
 from storefront.accounts.scoping import current_company_id
 from storefront.admin import bp
-from storefront.catalog.admin_services import preview_import, run_import
+from storefront.catalog.admin_import import preview_import, run_import
 from storefront.catalog.importers import FORMATS, MAX_FILE_BYTES, CatalogImportError
 from storefront.htmx import render, toast, wants_fragment
 from storefront.types import new_token

@@ -12,19 +12,21 @@ from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
 from storefront.admin import NAV, bp
-from storefront.catalog.admin_services import (
-    SORTS,
-    STATUSES,
-    STOCK_FILTERS,
+from storefront.catalog.admin_forms import (
     ProductFormError,
-    ProductQuery,
     archive_product,
     create_product,
     new_product_values,
     product_values,
-    search_products,
     update_product,
     variant_prefix,
+)
+from storefront.catalog.admin_list import (
+    SORTS,
+    STATUSES,
+    STOCK_FILTERS,
+    ProductQuery,
+    search_products,
 )
 from storefront.catalog.models import Product
 from storefront.htmx import render, toast, wants_fragment

@@ -1,5 +1,5 @@
-"""Catalogue admin services: the product list (search, filters, sort, pages), editing a
-product and its variants, creating and archiving products, and the CSV import preview.
+"""Catalogue admin: the product form. Editing a product and its variants, creating a
+product with one default variant, and archiving one.
 
 Every read goes through ``accounts.scoping`` (the signed-in merchant's rows only). Form
 services take the submitted form as a mapping of input name -> text, validate all of it,
@@ -9,238 +9,25 @@ section cache is cleared, so public pages show the new prices and stock at once.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
-from sqlalchemy import and_, case, func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
+from storefront.catalog.admin_list import STATUSES
 from storefront.catalog.importers.common import paragraphs, sanitize_html, slugify
-from storefront.catalog.models import Category, Product, Variant, product_categories
-from storefront.catalog.services import ImportReport, import_catalog
+from storefront.catalog.models import Product, Variant
 from storefront.extensions import db
 from storefront.landing.services import clear_section_cache
 from storefront.money import MoneyError, minor_units, parse_amount
 from storefront.types import utcnow
 
-PER_PAGE = 25
-LOW_STOCK = 20  # a tracked product with 1..19 units left is "low"
 MAX_STOCK = 1_000_000
 MAX_DESCRIPTION = 100_000  # characters of HTML
-STATUSES = ("active", "draft", "archived")
-STOCK_FILTERS = {
-    "in_stock": "In stock",
-    "low": f"Low (under {LOW_STOCK})",
-    "out": "Out of stock",
-    "untracked": "Not tracked",
-}
-SORTS = {"title": "Title", "updated": "Last updated", "price": "Price", "stock": "Stock"}
-MAX_REPORT_LINES = 500  # changes shown in an import preview; the counts cover the rest
-
-
-# ---------------------------------------------------------------------------- the list
-
-
-@dataclass(frozen=True)
-class ProductQuery:
-    """What the list shows. Built from query-string args; unknown values fall back to the
-    defaults, so a hand-edited URL never errors."""
-
-    q: str = ""
-    status: str = ""
-    stock: str = ""
-    category: int | None = None
-    sort: str = "updated"
-    direction: str = "desc"
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ProductQuery:
-        """Parse ``request.args``: q (search text), status, stock, category (id), sort,
-        dir (asc|desc) and page (1-based)."""
-        def number(name: str) -> int | None:
-            text = (args.get(name) or "").strip()
-            return int(text) if text.isdigit() and len(text) < 10 else None
-
-        sort = args.get("sort", "")
-        direction = args.get("dir", "")
-        return cls(
-            q=(args.get("q") or "").strip()[:200],
-            status=args.get("status", "") if args.get("status") in STATUSES else "",
-            stock=args.get("stock", "") if args.get("stock") in STOCK_FILTERS else "",
-            category=number("category"),
-            sort=sort if sort in SORTS else "updated",
-            direction=direction if direction in ("asc", "desc") else (
-                "asc" if sort == "title" else "desc"),
-            page=max(number("page") or 1, 1),
-        )
-
-    def args(self, **changes) -> dict:
-        """Query-string args of this query with ``changes``, defaults left out, for url_for."""
-        query = replace(self, **changes)
-        out = {"q": query.q, "status": query.status, "stock": query.stock,
-               "category": query.category, "sort": query.sort, "dir": query.direction,
-               "page": query.page}
-        if (query.sort, query.direction) == ("updated", "desc"):
-            del out["sort"], out["dir"]  # the default order
-        if query.page == 1:
-            del out["page"]
-        return {k: v for k, v in out.items() if v not in ("", None)}
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.q or self.status or self.stock or self.category)
-
-
-@dataclass
-class ProductRow:
-    """One product of the list with its variant figures: prices in minor units (None when
-    it has no variant); ``tracked_stock`` is the units over tracked variants, None when no
-    variant tracks inventory; ``sellable`` is True when some variant can be bought."""
-
-    product: Product
-    min_price: int | None
-    max_price: int | None
-    tracked_stock: int | None
-    variant_count: int
-    sellable: bool
-
-    @property
-    def low(self) -> bool:
-        return self.tracked_stock is not None and 0 < self.tracked_stock < LOW_STOCK
-
-
-@dataclass
-class ProductPage:
-    """A page of the list. ``categories`` are (id, "Parent › Child") for the filter."""
-
-    query: ProductQuery
-    rows: list[ProductRow]
-    total: int
-    pages: int
-    categories: list[tuple[int, str]]
-
-    @property
-    def first(self) -> int:
-        return 0 if not self.total else (self.query.page - 1) * PER_PAGE + 1
-
-    @property
-    def last(self) -> int:
-        return min(self.query.page * PER_PAGE, self.total)
-
-
-def search_products(query: ProductQuery) -> ProductPage:
-    """The signed-in merchant's products matching ``query``, one page of PER_PAGE.
-
-    Four queries whatever the page holds: the categories, the count, the page (with its
-    variant figures from one grouped subquery) and the page's variants.
-    A page past the end shows the last page.
-    """
-    categories = _categories()
-    if query.category is not None and query.category not in categories:
-        query = replace(query, category=None)  # another merchant's or a deleted category
-
-    sellable = or_(and_(Variant.track_inventory.is_(True), Variant.stock > 0),
-                   and_(Variant.track_inventory.is_(False), Variant.in_stock_flag.is_(True)))
-    figures = scoped(
-        Variant,
-        Variant.product_id.label("product_id"),
-        func.min(Variant.price_cents).label("min_price"),
-        func.max(Variant.price_cents).label("max_price"),
-        # Units over tracked variants (negative stock counts as none); NULL if none tracks.
-        func.sum(case((and_(Variant.track_inventory.is_(True), Variant.stock > 0), Variant.stock),
-                      (Variant.track_inventory.is_(True), 0), else_=None)).label("tracked_stock"),
-        func.count(Variant.id).label("variant_count"),
-        func.max(case((sellable, 1), else_=0)).label("sellable"),
-    ).group_by(Variant.product_id).subquery()
-
-    conditions = []
-    if query.q:
-        skus = scoped(Variant, Variant.product_id).where(
-            Variant.sku.icontains(query.q, autoescape=True))
-        conditions.append(or_(Product.title.icontains(query.q, autoescape=True),
-                              Product.handle.icontains(query.q, autoescape=True),
-                              Product.id.in_(skus)))
-    if query.status:
-        conditions.append(Product.status == query.status)
-    if query.category is not None:
-        ids = _with_descendants(categories, query.category)
-        conditions.append(Product.id.in_(
-            db.select(product_categories.c.product_id)
-            .where(product_categories.c.category_id.in_(ids))))
-    if query.stock == "in_stock":
-        conditions.append(figures.c.sellable == 1)
-    elif query.stock == "out":
-        conditions.append(func.coalesce(figures.c.sellable, 0) == 0)
-    elif query.stock == "low":
-        conditions.append(and_(figures.c.tracked_stock > 0, figures.c.tracked_stock < LOW_STOCK))
-    elif query.stock == "untracked":
-        conditions.append(figures.c.tracked_stock.is_(None))
-
-    def joined(statement):
-        return statement.outerjoin(figures, figures.c.product_id == Product.id).where(*conditions)
-
-    total = db.session.scalar(joined(scoped(Product, func.count(Product.id))))
-    pages = max(math.ceil(total / PER_PAGE), 1)
-    query = replace(query, page=min(query.page, pages))
-
-    key = {
-        "title": func.lower(Product.title),
-        "updated": Product.updated_at,
-        "price": figures.c.min_price,
-        "stock": figures.c.tracked_stock,
-    }[query.sort]
-    order = [key.asc(), Product.id.asc()] if query.direction == "asc" else [key.desc(), Product.id.desc()]
-    if query.sort in ("price", "stock"):
-        order[0] = order[0].nulls_last()  # products without the figure go last either way
-    statement = joined(scoped(
-        Product, Product, figures.c.min_price, figures.c.max_price, figures.c.tracked_stock,
-        figures.c.variant_count, figures.c.sellable,
-    )).order_by(*order).limit(PER_PAGE).offset((query.page - 1) * PER_PAGE).options(
-        selectinload(Product.variants))
-    rows = [
-        ProductRow(product, min_price, max_price, tracked,
-                   variant_count or 0, bool(sellable_flag))
-        for product, min_price, max_price, tracked, variant_count, sellable_flag
-        in db.session.execute(statement)
-    ]
-    labels = sorted(((c, _label(categories, c)) for c in categories), key=lambda i: i[1].casefold())
-    return ProductPage(query, rows, total, pages, labels)
-
-
-def _categories() -> dict[int, tuple[int | None, str]]:
-    """{id: (parent id, name)} of the merchant's categories."""
-    return {c.id: (c.parent_id, c.name) for c in db.session.execute(
-        scoped(Category, Category.id, Category.parent_id, Category.name))}
-
-
-def _label(categories: dict[int, tuple[int | None, str]], category_id: int) -> str:
-    """"Clothing › Tshirts": the category's path from the top."""
-    names, seen = [], set()
-    while category_id in categories and category_id not in seen:  # bad data may loop
-        seen.add(category_id)
-        category_id, name = categories[category_id]
-        names.append(name)
-    return " › ".join(reversed(names))
-
-
-def _with_descendants(categories: dict[int, tuple[int | None, str]], category_id: int) -> list[int]:
-    """``category_id`` and every category below it, so "Clothing" finds its Tshirts."""
-    ids, frontier = [category_id], [category_id]
-    while frontier:
-        frontier = [c for c, (parent, _name) in categories.items() if parent in frontier and c not in ids]
-        ids.extend(frontier)
-    return ids
-
-
-# ---------------------------------------------------------------------------- the form
 
 
 class ProductFormError(ValueError):
@@ -484,33 +271,3 @@ def _free_handle(title: str) -> str:
         n += 1
         handle = f"{base}-{n}"
     return handle
-
-
-# ---------------------------------------------------------------------------- CSV import
-
-
-def preview_import(path: Path, company: Company, fmt: str | None) -> dict:
-    """Dry-run the import of ``path`` (nothing is saved) and return its summary (see
-    ``report_summary``). Raises CatalogImportError with file, line and column."""
-    return report_summary(import_catalog(path, company, fmt, dry_run=True))
-
-
-def run_import(path: Path, company: Company, fmt: str | None) -> dict:
-    """Import ``path`` for real (one transaction) and return its summary. Raises
-    CatalogImportError with nothing saved."""
-    summary = report_summary(import_catalog(path, company, fmt, dry_run=False))
-    clear_section_cache()
-    return summary
-
-
-def report_summary(report: ImportReport) -> dict:
-    """A JSON-safe summary of an ImportReport: the counts, the first MAX_REPORT_LINES
-    changes as {line, action, subject, details}, how many more there are, and the notes."""
-    changes = [{"line": c.line, "action": c.action, "subject": c.subject, "details": c.details}
-               for c in report.changes[:MAX_REPORT_LINES]]
-    counts = {name: getattr(report, name) for name in (
-        "products_created", "products_updated", "products_unchanged",
-        "variants_created", "variants_updated", "variants_unchanged")}
-    return {"fmt": report.fmt, "dry_run": report.dry_run, "counts": counts, "changes": changes,
-            "more": max(len(report.changes) - MAX_REPORT_LINES, 0),
-            "notes": report.notes[:MAX_REPORT_LINES]}
