@@ -127,6 +127,10 @@ def run_demo(host, port):
     if redis_connection() is not None:
         children.append(subprocess.Popen([sys.executable, "worker.py"], env=env))
         click.echo("worker started on Redis " + config["REDIS_URL"])
+        # The periodic jobs of storefront/cron.py: RQ's cron scheduler is a process of its own.
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "rq.cli", "cron", "storefront.cron", "--url", config["REDIS_URL"]], env=env))
+        click.echo("cron scheduler started (storefront/cron.py)")
     else:
         click.echo("no Redis answers: jobs run in-process in the web server")
     web = subprocess.Popen(

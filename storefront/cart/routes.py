@@ -145,3 +145,7 @@ def badge():
     """The mini-cart badge, refreshed on ``pageshow`` so Back never shows a stale count."""
     info = cart_info(current_cart())
     return no_store(render("cart/page.html", "badge", cart=info))
+
+
+# Save for later and the wishlist register their routes on ``bp``.
+from storefront.cart import saved_routes  # noqa: E402,F401

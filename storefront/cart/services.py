@@ -17,6 +17,8 @@ from storefront.types import new_token, utcnow
 
 CART_COOKIE = "sf_cart"
 MAX_QUANTITY = 99
+# Statuses a shopper's cart cookie may still use; CONVERTED, MERGED and EXPIRED carts are done.
+USABLE_STATUSES = ("ACTIVE", "ABANDONED")
 
 
 class CartError(ValueError):
@@ -50,7 +52,8 @@ def _parse_id(raw: str | None, what: str) -> int:
 
 
 def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | None:
-    """The shopper's ACTIVE cart from the cart cookie, or None.
+    """The shopper's open cart from the cart cookie (ACTIVE, or ABANDONED: a shopper who
+    comes back keeps it, and its next change makes it ACTIVE again, see ``touch``), or None.
 
     With ``company_id``, a cart of another merchant counts as none. ``lock`` takes a row lock
     (``FOR UPDATE``) for the rest of the transaction.
@@ -58,7 +61,7 @@ def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | No
     token = request.cookies.get(CART_COOKIE)
     if not token or len(token) > 64:
         return None
-    query = db.select(Cart).filter_by(token=token, status="ACTIVE")
+    query = db.select(Cart).where(Cart.token == token, Cart.status.in_(USABLE_STATUSES))
     if lock:
         query = query.with_for_update()
     cart = db.session.execute(query).scalar_one_or_none()
@@ -210,6 +213,9 @@ def remove_line(variant_raw: str | None) -> Cart:
 
 
 def touch(cart: Cart) -> None:
-    """Mark the cart changed: a new version gives the next PaymentIntent a new idempotency key."""
+    """Mark the cart changed: a new version gives the next PaymentIntent a new idempotency key.
+    An ABANDONED cart that changes is in use again: it becomes ACTIVE."""
     cart.version = (cart.version or 0) + 1
     cart.updated_at = utcnow()
+    if cart.status == "ABANDONED":
+        cart.status = "ACTIVE"

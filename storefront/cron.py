@@ -1,0 +1,96 @@
+"""The one table of periodic jobs, in RQ's cron format (RQ >= 2.5).
+
+Run the scheduler beside the workers, one per deployment::
+
+    rq cron storefront.cron --url "$REDIS_URL"
+
+It enqueues each job on the ``default`` queue when due; ``python worker.py`` (or any
+``rq worker default``) runs them. ``flask run-demo`` starts it when Redis answers. RQ 3.0's
+worker has no built-in cron, so this is a process of its own. Without Redis, run the jobs
+once from the system's cron instead: ``python -m storefront.cron``.
+
+The jobs take no arguments and are idempotent (each is one set-based UPDATE that finds only
+what is still due), so a tick that runs twice, or two schedulers, do no harm. They need the
+Flask app: a job reuses the app context of ``worker.py``, or builds the app once per process
+and pushes a context for the run.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+
+from flask import Flask, has_app_context
+from rq import cron
+
+log = logging.getLogger(__name__)
+
+_app: Flask | None = None
+_app_lock = threading.Lock()
+
+
+def _in_app(job: Callable[[], int]) -> int:
+    """Run ``job`` in the current app context, or in one of this process's app."""
+    global _app
+    if has_app_context():
+        return job()
+    with _app_lock:
+        if _app is None:
+            from storefront import create_app
+
+            _app = create_app()
+    with _app.app_context():
+        return job()
+
+
+def abandon_carts() -> int:
+    """Mark idle ACTIVE carts with lines and a captured email or phone ABANDONED; returns
+    how many (see ``cart.lifecycle.abandon_idle_carts``)."""
+    from storefront.cart.lifecycle import abandon_idle_carts
+
+    count = _in_app(abandon_idle_carts)
+    log.info("cron: %d carts marked abandoned", count)
+    return count
+
+
+def expire_carts() -> int:
+    """Mark open carts unchanged for CART_EXPIRE_DAYS EXPIRED; returns how many."""
+    from storefront.cart.lifecycle import expire_stale_carts
+
+    count = _in_app(expire_stale_carts)
+    log.info("cron: %d carts expired", count)
+    return count
+
+
+def analyse_abandonment() -> int:
+    """Analyse leads and visits idle for ABANDON_IDLE_MINUTES without an order; returns how
+    many analyses were made (see ``leads.abandonment.analyse_idle``)."""
+    from storefront.leads.abandonment import analyse_idle
+
+    count = _in_app(analyse_idle)
+    log.info("cron: %d abandonment analyses made", count)
+    return count
+
+
+# (job, seconds between runs). Abandonment is checked often so recovery starts on time;
+# expiry is measured in days, so hourly is plenty.
+JOBS: tuple[tuple[Callable[[], int], int], ...] = (
+    (abandon_carts, 5 * 60),
+    (expire_carts, 60 * 60),
+    (analyse_abandonment, 5 * 60),
+)
+
+for _job, _every in JOBS:
+    cron.register(_job, queue_name="default", interval=_every, job_timeout=10 * 60)
+
+
+def main() -> int:
+    """Run every job once, now (for a system cron without Redis)."""
+    for job, _ in JOBS:
+        job()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
