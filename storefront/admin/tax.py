@@ -1,0 +1,148 @@
+"""Admin screen: tax rates, part of shipping & tax (/admin/shipping/tax). The rates chosen
+by the shipping address, adding, editing and deleting one, replacing them all from a
+WooCommerce tax CSV, and the "prices include tax" setting.
+
+Every rate is fetched with ``get_or_404``: another merchant's id answers 404.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from storefront.accounts.scoping import get_or_404
+from storefront.admin import bp
+from storefront.admin.shipping import CONFIRM, screen_context
+from storefront.htmx import render, toast, wants_fragment
+from storefront.pricing import admin_shipping as svc
+from storefront.pricing.form_values import FormError, percent_text
+from storefront.pricing.models import TaxRate
+from storefront.pricing.tax_import import MAX_BYTES, TaxImportError
+
+TAX = "admin/shipping/tax.html"
+RATE = "admin/shipping/tax_rate.html"
+# The multipart body around the file (boundary, CSRF token, checkbox) fits in this margin;
+# a file just over 5 MB still reaches the importer, which names the limit.
+UPLOAD_LIMIT = MAX_BYTES + 64 * 1024
+
+
+@bp.url_value_preprocessor
+def _limit_tax_upload(endpoint: str | None, _values: dict | None) -> None:
+    # Before CSRFProtect reads the form: the limit must be set before the body is parsed.
+    if endpoint == "admin.tax_upload":
+        request.max_content_length = UPLOAD_LIMIT
+
+
+def _tax_page(status: int = 200, block: str = "tax_rates", **extra):
+    context = screen_context(rates=svc.list_tax_rates(), upload_error=None, percent=percent_text)
+    context.update(extra)
+    return render(TAX, block, status=status, **context)
+
+
+def _back(message: str, level: str = "success"):
+    """htmx: the rates section with a toast; otherwise post/redirect/get with a flash."""
+    if wants_fragment():
+        return toast(_tax_page(), message, level)
+    flash(message, level)
+    return redirect(url_for("admin.tax_rates"), code=303)
+
+
+@bp.get("/shipping/tax")
+@login_required
+def tax_rates():
+    """The tax rates, the CSV upload and the prices-include-tax setting."""
+    return _tax_page()
+
+
+def _rate_page(rate: TaxRate | None, values: dict, errors: dict, status: int = 200):
+    response = render(RATE, "rate_form", status=status, **screen_context(rate=rate, values=values, errors=errors))
+    if status == 422 and wants_fragment():
+        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
+    return response
+
+
+@bp.route("/shipping/tax/new", methods=["GET", "POST"])
+@login_required
+def tax_rate_new():
+    """The new-rate form; POST adds the rate and returns to the list."""
+    if request.method == "GET":
+        return _rate_page(None, svc.tax_values(None), {})
+    try:
+        rate = svc.create_tax_rate(current_user.company, request.form)
+    except FormError as error:
+        return _rate_page(None, error.values, error.errors, 422)
+    return _saved(f"Tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %) added.")
+
+
+@bp.route("/shipping/tax/<int:rate_id>", methods=["GET", "POST"])
+@login_required
+def tax_rate_edit(rate_id: int):
+    """A rate's form; POST saves it and returns to the list."""
+    rate = get_or_404(TaxRate, rate_id)
+    if request.method == "GET":
+        return _rate_page(rate, svc.tax_values(rate), {})
+    try:
+        svc.update_tax_rate(rate, current_user.company, request.form)
+    except FormError as error:
+        return _rate_page(rate, error.values, error.errors, 422)
+    return _saved(f"Tax rate “{rate.name}” saved.")
+
+
+def _saved(message: str):
+    flash(message, "success")
+    target = url_for("admin.tax_rates")
+    if wants_fragment():  # the list is another page: htmx loads it whole
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+@bp.route("/shipping/tax/<int:rate_id>/delete", methods=["GET", "POST"])
+@login_required
+def tax_rate_delete(rate_id: int):
+    """Delete a rate after a confirmation (a page when JavaScript is off)."""
+    rate = get_or_404(TaxRate, rate_id)
+    if request.method == "GET" or request.form.get("confirmed") != "yes":
+        where = " ".join(filter(None, [rate.country or "every country", rate.state])) or "everywhere"
+        return render(CONFIRM, "content", **screen_context(
+            title=f"Delete the tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %)?",
+            action=url_for("admin.tax_rate_delete", rate_id=rate.id), back=url_for("admin.tax_rates"),
+            button="Yes, delete the rate", text=f"Orders shipped to {where} will no longer be charged it."))
+    name = rate.name
+    svc.delete_tax_rate(rate)
+    return _back(f"Tax rate “{name}” deleted.")
+
+
+@bp.post("/shipping/tax/upload")
+@login_required
+def tax_upload():
+    """Replace every rate with a WooCommerce tax CSV (at most 5 MB). With rates in place the
+    form must carry ``replace=yes`` (a checkbox: a confirmation that works without
+    JavaScript). A bad file changes nothing and is answered 422 with its line and column."""
+    upload = request.files.get("file")
+    has_rates = bool(svc.list_tax_rates())
+    if has_rates and request.form.get("replace") != "yes":
+        error = "Tick “Replace my current tax rates” to confirm: the file replaces all of them."
+        return _upload_failed(error)
+    try:
+        count = svc.import_tax_upload(current_user.company, upload.filename if upload else None,
+                                           upload.stream if upload else None)
+    except TaxImportError as error:
+        return _upload_failed(str(error))
+    return _back(f"{count} tax rate{'s' if count != 1 else ''} imported: they replace the previous rates.")
+
+
+def _upload_failed(message: str):
+    response = _tax_page(422, upload_error=message)
+    if wants_fragment():
+        toast(response, "Nothing was imported: see the error below the upload.", "error")
+    return response
+
+
+@bp.post("/shipping/tax/settings")
+@login_required
+def tax_settings():
+    """Save whether the merchant's prices include tax (VAT style) or not (US style)."""
+    include = request.form.get("prices_include_tax") == "1"
+    changed = svc.set_prices_include_tax(current_user.company, include)
+    if not changed:
+        return _back("Nothing changed.", "info")
+    return _back("Prices now include tax." if include else "Tax is now added on top of prices.")
