@@ -37,7 +37,8 @@ DRAWER_HAS_FOCUS = "() => document.getElementById('cart-drawer').contains(docume
 def seed(app):
     from storefront.demo import seed_demo
 
-    return seed_demo(app.config["CATALOG_DATA_DIR"])
+    page, _owner_password = seed_demo(app.config["CATALOG_DATA_DIR"])
+    return page
 
 
 def cards(page):
@@ -58,7 +59,7 @@ def simple_card(page):
         has_not=page.locator("fieldset.chips")).first
     expect(card).to_be_visible()
     title = card.locator(".product-title").inner_text().strip()
-    variant_id = int(card.locator('input[name="variant_id"]').get_attribute("value"))
+    variant_id = int(card.locator('form.add-form input[name="variant_id"]').get_attribute("value"))
     return card, title, variant_id
 
 
@@ -239,14 +240,14 @@ def test_purchase_flow_without_javascript(app, db, live_server, new_context, sho
     expect(lines.filter(has_text=re.compile(rf"^{re.escape(second_title)} \(.*\) × 2"))).to_have_count(1)
     expect(summary.locator(".total strong")).to_have_text(money(total))
     # Without JavaScript the button saves the details; paying needs Stripe.js.
-    expect(page.get_by_role("button", name="Save my details")).to_be_visible()
+    expect(page.get_by_role("button", name="Save my details", exact=True)).to_be_visible()
 
     for name, value in SHOPPER.items():
         if name == "country":
             page.locator("#input-country").select_option(value)
         else:
             page.locator(f"#input-{name}").fill(value)
-    follow_post(page, page.get_by_role("button", name="Save my details").click, "/checkout")
+    follow_post(page, page.get_by_role("button", name="Save my details", exact=True).click, "/checkout")
     expect(page.locator(".flash-success")).to_have_text("Your details are saved.")
     expect(page.locator("#payment")).to_be_visible()
     # Playwright's text matchers skip <noscript>, so the note's own paragraph is checked.
