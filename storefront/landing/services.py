@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import chain
 
 from flask import current_app, render_template
-from sqlalchemy.orm import selectinload
+from sqlalchemy import event
+from sqlalchemy.orm import Session, selectinload
 
 from storefront.accounts.models import Company
-from storefront.catalog.models import Product
+from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.sections import section_views
@@ -19,16 +21,34 @@ from storefront.types import utcnow
 # early at a countdown's deadline, so the countdown is never shown after it.
 _section_cache: dict[tuple, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
+# Published pages by slug: {slug: (expires_at, detached LandingPage)}.
+_page_cache: dict[str, tuple[float, LandingPage]] = {}
 CSRF_PLACEHOLDER = "__CSRF_TOKEN__"
 
 
 def published_page(slug: str) -> LandingPage | None:
-    """The published page with ``slug``, or None for a draft, archived or unknown slug."""
+    """The published page with ``slug``, or None for a draft, archived or unknown slug.
+
+    Kept per process for SECTION_CACHE_SECONDS like the rendered sections (so publishing
+    or unpublishing shows within that time everywhere, at once in this process). The cached
+    page and its company are detached, read-only copies with every column loaded.
+    """
     if len(slug) > 120:
         return None
-    return db.session.execute(
+    ttl = current_app.config["SECTION_CACHE_SECONDS"]
+    now = time.monotonic()
+    hit = _page_cache.get(slug)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    page = db.session.execute(
         db.select(LandingPage).filter_by(slug=slug, status="published")
     ).scalar_one_or_none()
+    if page is not None and ttl > 0:
+        db.session.expunge(page)
+        db.session.expunge(page.company)
+        with _cache_lock:
+            _page_cache[slug] = (now + ttl, page)
+    return page
 
 
 def shop_context(company_id: int | None, landing_page_id: int | None) -> dict:
@@ -97,7 +117,19 @@ def rendered_sections(page: LandingPage, csrf_token: str) -> str:
     return entry[1].replace(CSRF_PLACEHOLDER, csrf_token)
 
 
+# Any change to what a page shows, flushed in this process, drops the caches at once (admin
+# edits, imports); other processes catch up within SECTION_CACHE_SECONDS.
+_SHOWN_ON_PAGES = (LandingPage, Section, LandingPageProduct, Product, ProductImage, Variant)
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changed_pages(session, _flush_context, _instances) -> None:
+    if any(isinstance(obj, _SHOWN_ON_PAGES) for obj in chain(session.new, session.dirty, session.deleted)):
+        clear_section_cache()
+
+
 def clear_section_cache() -> None:
     """Forget every cached rendering (after an import or an admin edit in this process)."""
     with _cache_lock:
         _section_cache.clear()
+        _page_cache.clear()

@@ -100,3 +100,18 @@ def test_security_headers_and_csp(client, db, company):
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_cached_page_is_dropped_when_it_changes_in_this_process(app, client, db, company):
+    app.config["SECTION_CACHE_SECONDS"] = 60
+    tee = make_product(company, "Classic Tee", price_cents=1500)
+    page = make_page(company, [tee])
+    assert "$15.00" in client.get("/lp/summer-sale").get_data(as_text=True)
+
+    tee.variants[0].price_cents = 1200
+    db.session.commit()
+    assert "$12.00" in client.get("/lp/summer-sale").get_data(as_text=True)
+
+    page.status = "draft"
+    db.session.commit()
+    assert client.get("/lp/summer-sale").status_code == 404
