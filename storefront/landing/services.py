@@ -40,12 +40,13 @@ def published_page(slug: str) -> LandingPage | None:
     hit = _page_cache.get(slug)
     if hit is not None and hit[0] > now:
         return hit[1]
-    page = db.session.execute(
-        db.select(LandingPage).filter_by(slug=slug, status="published")
-    ).scalar_one_or_none()
-    if page is not None and ttl > 0:
-        db.session.expunge(page)
-        db.session.expunge(page.company)
+    query = db.select(LandingPage).filter_by(slug=slug, status="published")
+    if ttl <= 0:
+        return db.session.execute(query).scalar_one_or_none()
+    # A session of its own, so the cached copy never shares identity with request objects.
+    with Session(db.engine, expire_on_commit=False) as own:
+        page = own.execute(query).scalar_one_or_none()
+    if page is not None:
         with _cache_lock:
             _page_cache[slug] = (now + ttl, page)
     return page
