@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
+from storefront.cart.lifecycle import shopper_identified
 from storefront.cart.models import Cart
 from storefront.cart.services import cart_info, touch
 from storefront.catalog.models import Variant
@@ -50,16 +51,8 @@ def capture_field(cart: Cart, name: str, raw: str | None) -> FieldResult:
     An invalid value is not saved (the last valid one stays). Raises KeyError for a field
     that is not on the form.
     """
-    fields = dict(cart.checkout_fields or {})
-    result = validate_field(name, raw, fields.get("country"))
-    if result.error is None:
-        if result.value:
-            fields[name] = result.value
-        else:
-            fields.pop(name, None)
-        cart.checkout_fields = fields
-    capture_lead(cart, _visit(cart), name, FIELD_NAMES)
-    db.session.commit()
+    result = validate_field(name, raw, (cart.checkout_fields or {}).get("country"))
+    _save_fields(cart, {name: result}, last_field=name)
     return result
 
 
@@ -69,7 +62,15 @@ def capture_form(cart: Cart, form: dict) -> dict[str, FieldResult]:
     Valid values are saved even when other fields have errors, so nothing typed is lost.
     """
     results = validate_all(form)
+    _save_fields(cart, results, last_field=None)
+    return results
+
+
+def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | None) -> None:
+    """Keep the valid values on the cart (an emptied field is removed), let a newly typed
+    email merge the shopper's earlier cart and saved items, update the Lead, commit."""
     fields = dict(cart.checkout_fields or {})
+    previous_email = fields.get("email")
     for name, result in results.items():
         if result.error is None:
             if result.value:
@@ -77,9 +78,10 @@ def capture_form(cart: Cart, form: dict) -> dict[str, FieldResult]:
             else:
                 fields.pop(name, None)
     cart.checkout_fields = fields
-    capture_lead(cart, _visit(cart), None, FIELD_NAMES)
+    if fields.get("email") and fields["email"] != previous_email:
+        shopper_identified(cart, fields["email"])
+    capture_lead(cart, _visit(cart), last_field, FIELD_NAMES)
     db.session.commit()
-    return results
 
 
 def choose_shipping(cart: Cart, raw_method_id: str | None) -> None:
