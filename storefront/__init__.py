@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 from storefront.config import load_config
 from storefront.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from storefront.logging_privacy import install_log_masking
 from storefront.money import format_money
 from storefront.security import install_security_headers
 
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # logs never hold a full email or phone number
 
     db.init_app(app)
     from storefront import models  # noqa: F401  (registers every table on the metadata)
@@ -35,11 +37,11 @@ def create_app(config: dict | None = None) -> Flask:
     from storefront.cart.routes import bp as cart_bp
     from storefront.checkout.routes import bp as checkout_bp
     from storefront.landing.routes import bp as landing_bp
+    from storefront.leads.routes import bp as leads_bp
     from storefront.payments.routes import bp as payments_bp
-
     from storefront.themes.routes import bp as themes_bp
 
-    for bp in (landing_bp, cart_bp, checkout_bp, payments_bp, themes_bp):
+    for bp in (landing_bp, cart_bp, checkout_bp, leads_bp, payments_bp, themes_bp):
         app.register_blueprint(bp)
     from storefront.admin import register_admin
 

@@ -1,0 +1,106 @@
+"""Admin screen: one lead. Identity and capture progress, the field-by-field timeline, the
+abandonment analysis, the cart snapshot, notes (htmx, with a plain-form fallback), status
+changes limited to the lifecycle's allowed moves, the linked customer and orders, and
+erasure (owners only, after a confirmation).
+
+Every route fetches the lead with ``get_or_404``: another merchant's id answers 404.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from storefront.accounts.scoping import get_or_404
+from storefront.admin import bp
+from storefront.htmx import render, toast, wants_fragment
+from storefront.leads.admin_detail import (
+    MAX_NOTE,
+    NoteError,
+    add_note,
+    field_label,
+    lead_detail,
+    set_status,
+)
+from storefront.leads.admin_services import label, zone
+from storefront.leads.erasure import EraseError, can_erase, erase_lead
+from storefront.leads.models import Lead
+from storefront.leads.status import LeadStatusError
+
+DETAIL = "admin/leads/detail.html"
+ERASE = "admin/leads/erase.html"
+
+
+def _detail(lead: Lead, block: str = "detail", status: int = 200, note_body: str = "",
+            note_error: str | None = None, status_error: str | None = None):
+    company = current_user.company
+    return render(DETAIL, block, status=status, info=lead_detail(lead), lead=lead, company=company,
+                  tz=zone(company.timezone), label=label, field_label=field_label,
+                  max_note=MAX_NOTE, note_body=note_body, note_error=note_error,
+                  status_error=status_error, may_erase=can_erase(current_user))
+
+
+@bp.get("/leads/<int:lead_id>")
+@login_required
+def lead(lead_id: int):
+    """The lead's page."""
+    return _detail(get_or_404(Lead, lead_id))
+
+
+@bp.post("/leads/<int:lead_id>/notes")
+@login_required
+def lead_note(lead_id: int):
+    """Add a note (``body``, 1..5,000 characters). htmx gets the notes block with the new note;
+    a plain form is answered 303 to the page. Errors keep the typed text (422)."""
+    found = get_or_404(Lead, lead_id)
+    try:
+        add_note(found, current_user._get_current_object(), request.form.get("body"))
+    except NoteError as error:
+        block = "notes" if wants_fragment() else "detail"
+        response = _detail(found, block, 422, note_body=error.body, note_error=str(error))
+        return toast(response, str(error), "error") if wants_fragment() else response
+    if wants_fragment():
+        return toast(_detail(found, "notes"), "Note added.", "success")
+    flash("Note added.", "success")
+    return redirect(url_for("admin.lead", lead_id=found.id, _anchor="notes"), code=303)
+
+
+@bp.post("/leads/<int:lead_id>/status")
+@login_required
+def lead_status(lead_id: int):
+    """Move the lead to ``status``; only the lifecycle's allowed moves are accepted (422)."""
+    found = get_or_404(Lead, lead_id)
+    new_status = request.form.get("status", "")
+    try:
+        set_status(found, new_status, current_user._get_current_object())
+    except LeadStatusError as error:
+        response = _detail(found, "detail", 422, status_error=str(error))
+        return toast(response, str(error), "error") if wants_fragment() else response
+    message = f"Status set to {label(new_status)}."
+    if wants_fragment():
+        return toast(_detail(found), message, "success")
+    flash(message, "success")
+    return redirect(url_for("admin.lead", lead_id=found.id), code=303)
+
+
+@bp.route("/leads/<int:lead_id>/erase", methods=["GET", "POST"])
+@login_required
+def lead_erase(lead_id: int):
+    """Erase the lead's personal data (owners only). GET, or a POST without ``confirmed``
+    (a plain form with JavaScript off, where no dialog could ask), shows the confirmation."""
+    found = get_or_404(Lead, lead_id)
+    if not can_erase(current_user):
+        abort(403)
+    if request.method == "GET" or request.form.get("confirmed") != "yes":
+        return render(ERASE, "content", lead=found, label=label)
+    try:
+        erased = erase_lead(found, current_user._get_current_object())
+    except EraseError:
+        abort(403)
+    message = ("Lead erased: its personal data is gone; the anonymous counts stay."
+               if erased else "This lead was already erased.")
+    if wants_fragment():
+        response = _detail(found)
+        response.headers["HX-Push-Url"] = url_for("admin.lead", lead_id=found.id)
+        return toast(response, message, "success")
+    flash(message, "success")
+    return redirect(url_for("admin.lead", lead_id=found.id), code=303)

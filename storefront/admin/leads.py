@@ -1,0 +1,120 @@
+"""Admin screen: leads. The list (active search, filters, sort, pages), bulk status change and
+the streamed CSV export. The detail page, notes, status and erasure are in ``lead_detail``.
+
+Every lead is read through ``accounts.scoping``: another merchant's ids are ignored in bulk
+and answer 404 on their own.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from storefront.admin import NAV, bp
+from storefront.htmx import render, toast, wants_fragment
+from storefront.leads.admin_detail import field_label
+from storefront.leads.admin_services import (
+    REASONS,
+    SORTS,
+    SOURCES,
+    STATUSES,
+    BulkError,
+    LeadQuery,
+    bulk_change_status,
+    export_statement,
+    label,
+    parse_ids,
+    search_leads,
+    zone,
+)
+from storefront.leads.export import csv_rows
+
+NAV.append(("admin.leads", "Leads"))
+
+LIST = "admin/leads/list.html"
+# Users may set these by hand; CONVERTED is the system's (an order placed).
+SETTABLE = tuple(s for s in STATUSES if s != "CONVERTED")
+
+
+def _list(query: LeadQuery, status: int = 200, bulk_error: str | None = None,
+          selected: list[int] | None = None, bulk_status: str = "", notice: str | None = None,
+          notice_level: str = "success"):
+    company = current_user.company
+    page = search_leads(query, company)
+    if page.errors and status == 200:
+        status = 422
+    return render(LIST, "results", status=status, page=page, company=company,
+                  tz=zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
+                  sources=SOURCES, reasons=REASONS, sorts=SORTS, label=label,
+                  field_label=field_label, bulk_error=bulk_error, selected=set(selected or ()),
+                  bulk_status=bulk_status, notice=notice, notice_level=notice_level)
+
+
+@bp.get("/leads")
+@login_required
+def leads():
+    """The leads list. A GET form: q, status, source, page_id, campaign, from, to,
+    has_email, has_phone, min, max, reason, sort, dir, page. htmx (active search, sort and
+    page links) gets only the results block; unreadable filter inputs answer 422."""
+    return _list(LeadQuery.from_args(request.args))
+
+
+@bp.get("/leads/export.csv")
+@login_required
+def leads_export():
+    """The filtered list as CSV, streamed in batches (memory stays flat at any size)."""
+    company = current_user.company
+    statement = export_statement(LeadQuery.from_args(request.args), company)
+    stamp = datetime.now(zone(company.timezone)).strftime("%Y%m%d-%H%M")
+    rows = stream_with_context(csv_rows(statement, company.currency, zone(company.timezone)))
+    return Response(rows, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="leads-{company.slug}-{stamp}.csv"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+def _query_from_form() -> LeadQuery:
+    """The list's query the bulk form came from (its hidden ``query`` input)."""
+    return LeadQuery.from_args(MultiDict(parse_qsl(request.form.get("query", "")[:2000])))
+
+
+@bp.post("/leads/bulk-status")
+@login_required
+def leads_bulk_status():
+    """Set the status of the checked leads (``lead_id``, many) to ``status``. Reports how many
+    changed and which the lifecycle refused; other merchants' ids are ignored."""
+    query = _query_from_form()
+    ids = parse_ids(request.form.getlist("lead_id"))
+    new_status = request.form.get("status", "")
+    try:
+        result = bulk_change_status(ids, new_status, current_user._get_current_object())
+    except BulkError as error:
+        if wants_fragment():
+            return toast(_list(query, 422, str(error), ids, new_status), str(error), "error")
+        return _list(query, 422, str(error), ids, new_status)
+    parts = []
+    count = len(result.changed)
+    parts.append(f"{count} lead{'s' if count != 1 else ''} moved to {label(new_status)}.")
+    if result.unchanged:
+        parts.append(f"{len(result.unchanged)} already {label(new_status)}.")
+    if result.refused:
+        names = ", ".join(f"#{lead.id} ({label(lead.status)})" for lead, _why in result.refused[:10])
+        more = f" and {len(result.refused) - 10} more" if len(result.refused) > 10 else ""
+        parts.append(f"Not allowed for {names}{more}: that status change is not in the lifecycle.")
+    if result.missing:
+        parts.append(f"{result.missing} selected lead{'s were' if result.missing != 1 else ' was'} not found.")
+    message = " ".join(parts)
+    level = "error" if result.refused else "success"
+    if wants_fragment():
+        # The toast fades; the same words stay in the results block for screen readers.
+        return toast(_list(query, notice=message, notice_level=level), message, level)
+    flash(message, level)
+    return redirect(url_for("admin.leads", **query.args()), code=303)
+
+
+# The detail screen registers its routes on import; admin/__init__ imports only this module.
+from storefront.admin import lead_detail  # noqa: E402,F401
