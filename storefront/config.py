@@ -90,5 +90,12 @@ def load_config() -> dict:
         "RATELIMIT_CAPTURE": os.environ.get("RATELIMIT_CAPTURE", "240/minute"),
         "RATELIMIT_CHECKOUT": os.environ.get("RATELIMIT_CHECKOUT", "20/minute"),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour"),
+        "RATELIMIT_EVENTS": os.environ.get("RATELIMIT_EVENTS", "120/minute"),
+        # A lead or visit idle this long gets its abandonment analysis.
+        "ABANDON_IDLE_MINUTES": _int("ABANDON_IDLE_MINUTES", 30),
+        # Open carts with a captured email or phone, unchanged this long, are ABANDONED;
+        # carts unchanged this many days are EXPIRED.
+        "CART_ABANDON_MINUTES": _int("CART_ABANDON_MINUTES", 60),
+        "CART_EXPIRE_DAYS": _int("CART_EXPIRE_DAYS", 30),
         "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
     }

@@ -16,6 +16,17 @@ def _admin_nav() -> dict:
 
 def register_admin(app: Flask) -> None:
     """Import the screens (they add routes to ``bp``) and register the blueprint."""
-    from storefront.admin import auth, carts, home, leads, pages, products, promotions, shipping, themes  # noqa: F401
+    from storefront.admin import (  # noqa: F401
+        auth,
+        carts,
+        home,
+        leads,
+        offers,
+        pages,
+        products,
+        promotions,
+        shipping,
+        themes,
+    )
 
     app.register_blueprint(bp)

@@ -96,7 +96,8 @@ def field(name: str):
     """Progressive capture of one field; answers the field re-rendered with its state."""
     if name not in FIELD_NAMES:
         abort(404)
-    cart = current_cart()
+    # Locked: two tabs saving different fields at once must not lose one of them.
+    cart = current_cart(lock=True)
     if cart is None:
         return no_store(render("checkout/_expired.html", "expired", status=409))
     result = capture_field(cart, name, request.form.get(name))

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from storefront.accounts.models import Company
 from storefront.cart.lifecycle import shopper_identified
 from storefront.cart.models import Cart
-from storefront.cart.services import cart_info, touch
+from storefront.cart.services import USABLE_STATUSES, cart_info, touch
 from storefront.catalog.models import Variant
 from storefront.checkout.fields import FIELD_NAMES, FieldResult, validate_all, validate_field
 from storefront.checkout.models import Customer, Order, OrderLine
@@ -22,7 +22,7 @@ from storefront.checkout.promotion_usage import record_promotion_usage
 from storefront.extensions import db
 from storefront.landing.models import Visit
 from storefront.landing.visits import record_event
-from storefront.leads.services import capture_lead, convert_lead
+from storefront.leads.services import capture_lead, convert_lead, record_payment_failed
 from storefront.pricing.context import price_cart
 from storefront.types import new_token, utcnow
 
@@ -289,9 +289,12 @@ def mark_refunded(order_id: int, refund_id: str) -> None:
         db.session.commit()
 
 
-def record_payment_failure(cart_id: int, message: str) -> None:
-    """Keep the cart and remember why the payment failed, to show the shopper. Commits."""
+def record_payment_failure(cart_id: int, message: str, code: str | None = None,
+                           decline_code: str | None = None) -> None:
+    """Keep the cart, remember why the payment failed (shown to the shopper), and put
+    PAYMENT_FAILED on the lead's timeline with Stripe's codes. Commits."""
     cart = db.session.get(Cart, cart_id)
-    if cart is not None and cart.status == "ACTIVE":
+    if cart is not None and cart.status in USABLE_STATUSES:
         cart.payment_error = message[:500]
         db.session.commit()
+        record_payment_failed(cart_id, code, decline_code, message)

@@ -83,7 +83,7 @@ def pay():
         try:
             intent = gateway.confirm_with_card(intent.id, card_id)
         except gateway.PaymentError as error:
-            record_payment_failure(cart.id, str(error))
+            record_payment_failure(cart.id, str(error), error.code)
             return _json_error(str(error), 402)
     if intent.status == "succeeded":
         order = _complete(intent)

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from storefront.checkout.services import complete_order, record_payment_failure
 from storefront.checkout.tasks import send_order_confirmation
 from storefront.extensions import db
-from storefront.leads.services import record_payment_failed
 from storefront.payments.models import StripeEvent
 from storefront.payments.tasks import refund_sold_out_order
 from storefront.queue import enqueue
@@ -63,8 +62,8 @@ def on_payment_intent_failed(obj: dict) -> None:
     cart_id = _cart_id(obj)
     if cart_id is not None:
         error = obj.get("last_payment_error") or {}
-        record_payment_failure(cart_id, error.get("message") or "Your card was declined.")
-        record_payment_failed(cart_id, error.get("code"), error.get("decline_code"), error.get("message"))
+        record_payment_failure(cart_id, error.get("message") or "Your card was declined.",
+                               error.get("code"), error.get("decline_code"))
 
 
 def on_checkout_session_completed(obj: dict) -> None:
