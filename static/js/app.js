@@ -38,7 +38,16 @@
     setTimeout(function () { item.remove(); }, 3000);
   }
 
+  /* A countdown (e.g. the drawer's sale timer) loads countdown.js, once. */
+  function countdowns() {
+    if (!document.querySelector("[data-countdown]") || document.querySelector('script[src$="countdown.js"]')) return;
+    var s = document.createElement("script");
+    s.src = "/static/js/countdown.js";
+    document.head.appendChild(s);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    countdowns();
     drawer = document.getElementById("cart-drawer");
     overlay = document.getElementById("cart-overlay");
     if (!drawer) return;
@@ -76,6 +85,7 @@
       drawer.contains(active) ? active.getAttribute("aria-label") : null;
   });
   document.addEventListener("htmx:afterSwap", function (e) {
+    countdowns();
     // Keep focus inside the drawer when a swap replaced the focused control: on the same
     // control (e.g. the + of that line) when it is still there, else on the first one.
     if (drawer && !drawer.hidden && e.detail.target && e.detail.target.id === "cart-drawer-body" &&

@@ -13,11 +13,13 @@ from storefront.cart.services import (
     remove_line,
     update_quantity,
 )
+from storefront.cart.upsell import upsell_offers
 from storefront.extensions import limiter
 from storefront.htmx import no_store, render, toast, trigger, wants_fragment
 from storefront.landing.services import shop_context
 from storefront.landing.visits import VISIT_COOKIE
 from storefront.pricing.context import PromotionCodeError, apply_code, price_cart, remove_code
+from storefront.pricing.urgency import cart_urgency
 
 bp = Blueprint("cart", __name__)
 
@@ -31,11 +33,19 @@ def cart_limit() -> str:
     return current_app.config["RATELIMIT_CART"]
 
 
+def _on_landing_page() -> bool:
+    # The landing page has the mobile floating cart bar that follows the cart out of band;
+    # other pages (the cart page) have none, so it is not sent to them.
+    return wants_fragment() and "/lp/" in (request.headers.get("HX-Current-URL") or "")
+
+
 def _render_cart(cart, status: int = 200, error: str | None = None):
     info = cart_info(cart)
     priced = price_cart(cart, info)
     shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
-    response = render("cart/page.html", "drawer", status=status, cart=info, priced=priced, error=error, **shop)
+    response = render("cart/page.html", "drawer", status=status, cart=info, priced=priced, error=error,
+                      upsell=upsell_offers(cart, info), urgency=cart_urgency(cart, priced),
+                      floating_cart_oob=_on_landing_page(), **shop)
     return no_store(response)
 
 

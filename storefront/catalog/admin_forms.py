@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sqlalchemy import case, false, func, or_
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
@@ -28,6 +29,9 @@ from storefront.types import utcnow
 
 MAX_STOCK = 1_000_000
 MAX_DESCRIPTION = 100_000  # characters of HTML
+MAX_UPSELLS = 8  # complementary products per product (the drawer shows at most 3 at once)
+MAX_UPSELL_OPTIONS = 500  # products listed in the picker; the chosen ones always are
+UPSELL_SHOWN = "upsell_shown"  # hidden input: the picker was on the form (none ticked = none)
 
 
 class ProductFormError(ValueError):
@@ -59,7 +63,54 @@ def product_values(product: Product, currency: str) -> dict:
                     "status": product.status, "published": product.published}
     for variant in product.variants:
         values.update(_variant_values(variant_prefix(variant), variant, currency))
+    chosen = [str(i) for i in product.upsell_product_ids or [] if isinstance(i, int) and not isinstance(i, bool)]
+    values["upsell"] = chosen
+    values["upsell_options"] = upsell_options(product, chosen)
     return values
+
+
+def upsell_options(product: Product, chosen: list[str]) -> list[tuple[int, str, str]]:
+    """The complementary-product picker's choices: (id, title, status) of the merchant's other
+    products, the chosen ones first, then the rest that are not archived by title (at most
+    MAX_UPSELL_OPTIONS). One query."""
+    chosen_ids = [int(i) for i in chosen if i.isdigit() and len(i) <= 9]
+    picked = Product.id.in_(chosen_ids) if chosen_ids else false()
+    rows = db.session.execute(
+        scoped(Product, Product.id, Product.title, Product.status)
+        .where(Product.id != product.id, or_(Product.status != "archived", picked))
+        .order_by(case((picked, 0), else_=1), func.lower(Product.title), Product.id)
+        .limit(MAX_UPSELL_OPTIONS)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def _upsells(product: Product, form: Mapping[str, str], values: dict, errors: dict[str, str]) -> list[int] | None:
+    """The complementary products ticked on the form, as ids: the merchant's own products,
+    not this one, at most MAX_UPSELLS, in the order listed. None when the form had no picker
+    (the stored choice is kept). Records what was ticked in ``values``, problems in ``errors``."""
+    if not form.get(UPSELL_SHOWN):
+        values["upsell"] = [str(i) for i in product.upsell_product_ids or []]
+        values["upsell_options"] = upsell_options(product, values["upsell"])
+        return None
+    raw = form.getlist("upsell") if hasattr(form, "getlist") else [form.get("upsell", "")]
+    ticked = list(dict.fromkeys(r.strip() for r in raw if r and r.strip()))[:MAX_UPSELLS * 4]
+    values["upsell"] = ticked
+    values["upsell_options"] = upsell_options(product, ticked)
+    if not all(re.fullmatch(r"\d{1,9}", t) for t in ticked):
+        errors["upsell"] = "Choose products from the list."
+        return None
+    ids = [int(t) for t in ticked]
+    if len(ids) > MAX_UPSELLS:
+        errors["upsell"] = f"Choose at most {MAX_UPSELLS} complementary products: you chose {len(ids)}."
+        return None
+    if product.id in ids:
+        errors["upsell"] = "A product can't be its own complementary product."
+        return None
+    own = set(db.session.scalars(scoped(Product, Product.id).where(Product.id.in_(ids)))) if ids else set()
+    if own != set(ids):
+        errors["upsell"] = "Some of the chosen products no longer exist. Choose from the list again."
+        return None
+    return ids
 
 
 def new_product_values() -> dict:
@@ -192,7 +243,17 @@ def update_product(product: Product, form: Mapping[str, str], currency: str) -> 
     """
     variants = {variant_prefix(v): v for v in product.variants}
     values = _typed(form, list(variants))
-    parsed = _validate(values, list(variants), currency, [v.id for v in variants.values()])
+    upsell_errors: dict[str, str] = {}
+    upsells = _upsells(product, form, values, upsell_errors)
+    try:
+        parsed = _validate(values, list(variants), currency, [v.id for v in variants.values()])
+    except ProductFormError as exc:
+        exc.errors.update(upsell_errors)
+        raise
+    if upsell_errors:
+        raise ProductFormError(values, upsell_errors)
+    if upsells is not None:
+        parsed.product["upsell_product_ids"] = upsells
     changed = _assign(product, parsed.product)
     moving = [v for p, v in variants.items() if v.sku != parsed.variants[p]["sku"]]
     if len(moving) > 1:

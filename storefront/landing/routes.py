@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from storefront.cart.services import cart_summary_for_request
+from storefront.extensions import limiter
+from storefront.htmx import no_store
 from storefront.landing.builder import preview_page, redirected_page
+from storefront.landing.offers import claim_exit_offer
+from storefront.landing.recent import recent_purchases
 from storefront.landing.services import published_page, rendered_sections
-from storefront.landing.visits import set_visit_cookies, track_landing_view
+from storefront.landing.visits import VISIT_COOKIE, set_visit_cookies, track_landing_view
 
 bp = Blueprint("landing", __name__)
 # A renamed page's old address: browsers may cache the 301, but not for ever, since the
 # merchant can give the old address to another page later.
 REDIRECT_MAX_AGE = 3600
+# The recent-purchases fragment is the same for every shopper of a page: shared caches may
+# keep it this long, so a busy page costs the database one query per half minute at most.
+RECENT_MAX_AGE = 30
 PREVIEW_BANNER = Markup(
     '<p class="preview-banner" role="status">Preview: this is how the page looks now, whatever '
     'its status. Only people with this link can see it.</p>'
@@ -75,3 +91,39 @@ def preview(token: str):
     # The token is the only key to a draft: don't send it to other sites as a referrer.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@bp.get("/lp/<slug>/recent")
+def recent(slug: str):
+    """The page's recent purchases, anonymised, as a small fragment the page loads after it
+    is shown (hx-trigger="load"), so the page itself and its cached sections stay the same
+    for everyone. 204 when there are none; 404 for an unpublished or unknown page."""
+    page = published_page(slug)
+    if page is None:
+        abort(404)
+    purchases = recent_purchases(page)
+    if purchases:
+        # Rendered without the context processors: the signed-in-user one reads (and, for a
+        # shopper's session, rewrites) the session, and a shared-cacheable answer must not set
+        # a cookie. The fragment needs nothing from them.
+        template = current_app.jinja_env.get_template("landing/_recent.html")
+        response = make_response(template.render(purchases=purchases))
+    else:
+        response = make_response("", 204)
+    response.headers["Cache-Control"] = f"public, max-age={RECENT_MAX_AGE}"
+    return response
+
+
+def offer_limit() -> str:
+    return current_app.config["RATELIMIT_CART"]
+
+
+@bp.post("/offers/exit")
+@limiter.limit(offer_limit)
+def exit_offer():
+    """The exit-intent offer for this visit (form field ``page``: the landing page's slug):
+    a dialog with a fresh single-use code, once per visit; 204 (nothing) otherwise."""
+    offer = claim_exit_offer(request.form.get("page"), request.cookies.get(VISIT_COOKIE))
+    if offer is None:
+        return no_store(make_response("", 204))
+    return no_store(make_response(render_template("landing/_exit_offer.html", offer=offer)))
