@@ -7,7 +7,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from storefront.config import load_config
-from storefront.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from storefront.extensions import csrf, db, htmx as htmx_extension, limiter, login_manager, migrate
 from storefront.logging_privacy import install_log_masking
 from storefront.money import format_money
 from storefront.security import install_security_headers
@@ -27,9 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     csrf.init_app(app)
-    htmx.init_app(app)
+    # Aliased: importing the storefront.htmx module rebinds the package's name "htmx".
+    htmx_extension.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # No app-wide current_user: loading it would touch every shopper's session cookie.
+    login_manager.init_app(app, add_context_processor=False)
     from storefront.accounts.services import load_user
 
     login_manager.user_loader(load_user)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask
+from flask_login import current_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -9,9 +10,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 NAV: list[tuple[str, str]] = [("admin.home", "Home")]
 
 
-@bp.app_context_processor
-def _admin_nav() -> dict:
-    return {"admin_nav": NAV}
+@bp.context_processor
+def _admin_context() -> dict:
+    # current_user only in admin templates, so shopper pages never load a user or touch the
+    # session cookie for Flask-Login's session protection.
+    return {"admin_nav": NAV, "current_user": current_user}
 
 
 def register_admin(app: Flask) -> None:
