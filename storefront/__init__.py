@@ -7,7 +7,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from storefront.config import load_config
-from storefront.extensions import csrf, db, htmx as htmx_extension, limiter, login_manager, migrate
+from storefront.extensions import csrf, db, limiter, login_manager, migrate
+from storefront.extensions import htmx as htmx_extension
 from storefront.logging_privacy import install_log_masking
 from storefront.money import format_money
 from storefront.security import install_security_headers

@@ -14,7 +14,6 @@ def test_models_match_the_migrated_schema(app, db):
 
 def test_the_factory_builds_more_than_one_app(app):
     from storefront import create_app
-
     from storefront.extensions import limiter
 
     second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
