@@ -24,11 +24,15 @@ def render(template: str, block: str, status: int = 200, **ctx):
     return response
 
 
-def trigger(response, event: str, detail: dict | str | None = None):
-    """Add ``event`` to the response's ``HX-Trigger`` header, merging with any already set."""
+def trigger(response, event: str, detail: dict | str | None = None, first: bool = False):
+    """Add ``event`` to the response's ``HX-Trigger`` header, merging with any already set.
+
+    htmx fires the events in header order; ``first`` puts this one before the others.
+    """
     current = response.headers.get("HX-Trigger")
     events = json.loads(current) if current else {}
-    events[event] = detail if detail is not None else True
+    value = detail if detail is not None else True
+    events = {event: value, **events} if first else {**events, event: value}
     response.headers["HX-Trigger"] = json.dumps(events)
     return response
 

@@ -88,7 +88,8 @@ def add():
         return _refuse(error)
     response = _after_change(cart, "Added to cart")
     if wants_fragment():
-        trigger(response, "cart-opened")
+        # Opened before the toast fires, so the toast sees the open drawer and stays quiet.
+        trigger(response, "cart-opened", first=True)
     response.set_cookie(
         CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
         secure=current_app.config["PRODUCTION"],
