@@ -19,6 +19,7 @@ from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
 from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 
 def free_port() -> int:
@@ -130,12 +131,23 @@ def _app(database_url, localstripe, tmp_path_factory):
 
 def _empty_tables(db) -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
+    if db.engine.dialect.name != "postgresql":
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
-    db.session.commit()
+        db.session.commit()
+        return
+    # A live-server request still finishing (a browser's last beacon) may hold a lock that
+    # TRUNCATE waits for; PostgreSQL then picks one side of the deadlock: try again.
+    for attempt in range(10):
+        try:
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture()
@@ -234,6 +246,7 @@ def live_server(app):
     urllib.request.urlopen(app.config["STRIPE_API_BASE"] + "/_config/webhooks/tests", data=body, timeout=5)
     yield base
     server.shutdown()
+    server.server_close()
     thread.join(timeout=5)
 
 
