@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 
 from storefront.config import load_config
 from storefront.extensions import csrf, db, limiter, login_manager, migrate
 from storefront.extensions import htmx as htmx_extension
+from storefront.inputs import InputError, install_input_boundary
 from storefront.logging_privacy import install_log_masking
 from storefront.money import format_money
 from storefront.security import install_security_headers
@@ -22,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()  # logs never hold a full email or phone number
+    # Before any blueprint: it replaces the ``int`` URL converter the routes compile with.
+    install_input_boundary(app, lambda error: error_page(400, "We can't accept that input", str(error)))
 
     db.init_app(app)
     from storefront import models  # noqa: F401  (registers every table on the metadata)
@@ -70,13 +74,37 @@ def _install_template_globals(app: Flask) -> None:
     app.jinja_env.globals["stripe_test_mode"] = app.config["STRIPE_TEST_MODE"]
 
 
+def error_page(status: int, title: str, message: str):
+    """An error answer in the form the request expects: JSON ``{"error": message}`` when it
+    asked for JSON or sent JSON, the message block for htmx, else the full error page."""
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        response = jsonify(error=message)
+        response.status_code = status
+    elif request.htmx:
+        response = make_response(render_template("errors/_message.html", title=title, message=message), status)
+    else:
+        response = make_response(
+            render_template("errors/error.html", status=status, title=title, message=message), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _install_error_handlers(app: Flask) -> None:
-    def error_page(status: int, title: str, message: str):
-        if request.htmx:
-            body = render_template("errors/_message.html", title=title, message=message)
-        else:
-            body = render_template("errors/error.html", status=status, title=title, message=message)
-        return body, status, {"Cache-Control": "no-store"}
+    @app.errorhandler(InputError)
+    def refused_input(error):
+        return error_page(400, "We can't accept that input", str(error))
+
+    @app.errorhandler(DataError)
+    def data_error(error):
+        # Input the boundary let through but the database refused (a value out of a column's
+        # range): the request's fault, so 400, logged so the boundary can learn of it.
+        from storefront.extensions import db
+
+        db.session.rollback()
+        logging.getLogger(__name__).warning("database refused input on %s %s: %s", request.method,
+                                            request.path[:200], str(error.orig).splitlines()[0][:200])
+        return error_page(400, "We can't accept that input",
+                          "A value you sent is out of range. Please check it and try again.")
 
     @app.errorhandler(404)
     def not_found(_e):

@@ -34,14 +34,26 @@ def _in_app(job: Callable[[], int]) -> int:
     """Run ``job`` in the current app context, or in one of this process's app."""
     global _app
     if has_app_context():
-        return job()
+        return _isolated(job)
     with _app_lock:
         if _app is None:
             from storefront import create_app
 
             _app = create_app()
     with _app.app_context():
+        return _isolated(job)
+
+
+def _isolated(job: Callable[[], int]) -> int:
+    """Run ``job``; when it fails, roll its transaction back before re-raising, so the next
+    job of this worker process starts on a clean session (each job runs on its own)."""
+    from storefront.extensions import db
+
+    try:
         return job()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def abandon_carts() -> int:
@@ -73,12 +85,33 @@ def analyse_abandonment() -> int:
     return count
 
 
+def release_reservations() -> int:
+    """Delete stock reservations past their ``expires_at``; returns how many (see
+    ``checkout.reservations.release_expired``). Expired ones already count nowhere: this
+    keeps the table small."""
+    from storefront.checkout.reservations import release_expired
+
+    count = _in_app(release_expired)
+    log.info("cron: %d expired stock reservations released", count)
+    return count
+
+
+def prune_login_throttles() -> int:
+    """Delete sign-in counts of windows that ended over two days ago; returns how many."""
+    from storefront.accounts.throttle import prune
+
+    return _in_app(prune)
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
-# expiry is measured in days, so hourly is plenty.
+# expiry is measured in days, so hourly is plenty. Expired stock reservations already count
+# nowhere, so releasing them every minute only keeps their table small.
 JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (abandon_carts, 5 * 60),
     (expire_carts, 60 * 60),
     (analyse_abandonment, 5 * 60),
+    (release_reservations, 60),
+    (prune_login_throttles, 60 * 60),
 )
 
 for _job, _every in JOBS:
@@ -86,10 +119,16 @@ for _job, _every in JOBS:
 
 
 def main() -> int:
-    """Run every job once, now (for a system cron without Redis)."""
+    """Run every job once, now (for a system cron without Redis). Each job runs on its own:
+    one that fails is logged and the others still run. Returns 1 when any failed, else 0."""
+    failed = 0
     for job, _ in JOBS:
-        job()
-    return 0
+        try:
+            job()
+        except Exception:
+            failed += 1
+            log.exception("cron: %s failed", job.__name__)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,13 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
-from storefront.accounts.models import Company, User  # noqa: F401
+from storefront.accounts.models import Company, LoginThrottle, User  # noqa: F401
 from storefront.cart.models import Cart, LineItem, SavedCartItem  # noqa: F401
-from storefront.catalog.models import Category, Product, ProductImage, Variant  # noqa: F401
+from storefront.catalog.models import (  # noqa: F401
+    Category,
+    Product,
+    ProductImage,
+    StockReservation,
+    Variant,
+)
 from storefront.checkout.models import Customer, Order, OrderLine  # noqa: F401
 from storefront.landing.models import (  # noqa: F401
     LandingPage,

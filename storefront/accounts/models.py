@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -55,3 +55,18 @@ class User(db.Model, UserMixin):
     def get_id(self) -> str:
         """Flask-Login's id: the user id and the session nonce, so a new nonce ends old sessions."""
         return f"{self.id}:{self.session_nonce}"
+
+
+class LoginThrottle(db.Model):
+    """Sign-in attempts counted in the database: used only when the shared rate-limit store
+    (Redis) is away, so every web process counts against the same limit
+    (``accounts.throttle``). ``key`` is "ip:" or "account:" plus a 64-hex HMAC;
+    ``window_start`` is the start of a fixed window of the limit's length."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (Index("ix_login_throttles_window_start", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    window_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import Select
 
 from storefront.extensions import db
+from storefront.inputs import optional_int
 
 
 def current_company_id() -> int:
@@ -28,9 +29,8 @@ def scoped(model, *columns) -> Select:
 
 def get_or_404(model, object_id):
     """The object with ``object_id`` if it belongs to the signed-in user's company, else 404."""
-    try:
-        key = int(object_id)
-    except (TypeError, ValueError):
+    key = optional_int(object_id, 1)
+    if key is None:
         abort(404)
     found = db.session.execute(scoped(model).where(model.id == key)).scalar_one_or_none()
     if found is None:

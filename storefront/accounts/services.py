@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from storefront.accounts.models import Company, User
 from storefront.extensions import db
+from storefront.inputs import optional_int
 from storefront.types import new_token, utcnow
 
 ROLES = ("owner", "staff")
@@ -91,7 +92,8 @@ def end_sessions(user: User) -> None:
 def load_user(user_id: str) -> User | None:
     """Flask-Login loader for ids of the form "<id>:<nonce>"."""
     raw_id, _, nonce = (user_id or "").partition(":")
-    if not raw_id.isdigit() or not nonce:
+    user_key = optional_int(raw_id, 1)
+    if user_key is None or not nonce:
         return None
-    user = db.session.get(User, int(raw_id))
+    user = db.session.get(User, user_key)
     return user if user is not None and user.session_nonce == nonce else None

@@ -17,6 +17,16 @@ def _admin_context() -> dict:
     return {"admin_nav": NAV, "current_user": current_user}
 
 
+@bp.after_request
+def _private(response):
+    # Admin pages show personal data (leads, orders, carts): never kept by a browser's
+    # history cache or a shared proxy. The theme preview's stylesheet (content-addressed,
+    # no personal data) keeps its own caching.
+    if response.mimetype != "text/css":
+        response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
 def register_admin(app: Flask) -> None:
     """Import the screens (they add routes to ``bp``) and register the blueprint."""
     from storefront.admin import (  # noqa: F401

@@ -1,10 +1,12 @@
 """Sign in and out. Rate-limited per IP and per account; the session is rotated on login."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from storefront.accounts.services import authenticate, end_sessions
+from storefront.accounts.throttle import hit as throttle_hit
+from storefront.accounts.throttle import shared_store_up
 from storefront.admin import bp
 from storefront.extensions import limiter
 from storefront.types import new_token
@@ -36,6 +38,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.home"))
     if request.method == "POST":
+        if not shared_store_up() and not throttle_hit(request.remote_addr or "", request.form.get("email", "")):
+            abort(429)
         user = authenticate(request.form.get("email", ""), request.form.get("password", ""))
         if user is None:
             return render_template("admin/login.html", error=FAILED, email=request.form.get("email", "")[:254]), 422

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from storefront.accounts.scoping import get_or_404
 from storefront.admin import bp
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 from storefront.leads.admin_detail import (
     MAX_NOTE,
     NoteError,
@@ -48,6 +49,7 @@ def lead(lead_id: int):
 
 @bp.post("/leads/<int:lead_id>/notes")
 @login_required
+@multiline("body")
 def lead_note(lead_id: int):
     """Add a note (``body``, 1..5,000 characters). htmx gets the notes block with the new note;
     a plain form is answered 303 to the page. Errors keep the typed text (422)."""

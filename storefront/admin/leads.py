@@ -26,7 +26,7 @@ from storefront.leads.admin_services import (
     bulk_change_status,
     export_statement,
     label,
-    parse_ids,
+    parse_lead_ids,
     search_leads,
     zone,
 )
@@ -88,7 +88,7 @@ def leads_bulk_status():
     """Set the status of the checked leads (``lead_id``, many) to ``status``. Reports how many
     changed and which the lifecycle refused; other merchants' ids are ignored."""
     query = _query_from_form()
-    ids = parse_ids(request.form.getlist("lead_id"))
+    ids = parse_lead_ids(request.form.getlist("lead_id"))
     new_status = request.form.get("status", "")
     try:
         result = bulk_change_status(ids, new_status, current_user._get_current_object())

@@ -18,6 +18,7 @@ from storefront.admin import bp
 from storefront.admin.pages import EDIT, edit_context, when
 from storefront.catalog.models import Product
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 from storefront.landing import builder
 from storefront.landing.models import LandingPage
 from storefront.landing.sections import (
@@ -115,6 +116,7 @@ def pages_section(page_id: int, section_id: int):
 
 @bp.post("/pages/<int:page_id>/sections/<int:section_id>")
 @login_required
+@multiline("subheading", "html", "quote", "answer")
 def pages_section_save(page_id: int, section_id: int):
     """Validate and save a section's settings; 422 with what was typed on errors."""
     page, section = _page_section(page_id, section_id)

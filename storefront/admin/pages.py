@@ -11,6 +11,7 @@ from jinja2_fragments.flask import render_blocks
 from storefront.accounts.scoping import get_or_404
 from storefront.admin import NAV, bp
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 from storefront.landing import builder
 from storefront.landing.models import LandingPage
 from storefront.landing.sections import TYPES, Context, local_text, summary
@@ -83,6 +84,7 @@ def pages():
 
 @bp.route("/pages/new", methods=["GET", "POST"])
 @login_required
+@multiline("meta_description")
 def pages_new():
     """The new-page form; POST creates a draft and opens it in the editor."""
     if request.method == "GET":
@@ -105,6 +107,7 @@ def pages_edit(page_id: int):
 
 @bp.post("/pages/<int:page_id>")
 @login_required
+@multiline("meta_description")
 def pages_update(page_id: int):
     """Save the details; a new address keeps the old one as a redirect."""
     page = get_or_404(LandingPage, page_id)

@@ -30,6 +30,7 @@ from storefront.catalog.admin_list import (
 )
 from storefront.catalog.models import Product
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 
 NAV.append(("admin.products", "Products"))
 
@@ -60,6 +61,7 @@ def products():
 
 @bp.route("/products/new", methods=["GET", "POST"])
 @login_required
+@multiline("description")
 def product_new():
     """A new product with one default variant; POST creates it and goes to its edit page."""
     company = current_user.company
@@ -81,6 +83,7 @@ def product_new():
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
 @login_required
+@multiline("description")
 def product_edit(product_id: int):
     """A product and its variants; POST saves them (422 with the typed values on errors)."""
     product = get_or_404(Product, product_id)

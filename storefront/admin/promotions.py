@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from storefront.accounts.scoping import get_or_404
 from storefront.admin import NAV, bp
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import optional_int
 from storefront.pricing import admin_codes as codes
 from storefront.pricing import admin_services as promos
 from storefront.pricing.form_values import FormError, local_text, merchant_zone
@@ -37,8 +38,7 @@ def _common() -> dict:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return optional_int(request.args.get("page"), 1, default=1)
 
 
 @bp.get("/promotions")

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from storefront.accounts.scoping import get_or_404
 from storefront.admin import NAV, bp
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 from storefront.money import format_money
 from storefront.pricing import admin_shipping as svc
 from storefront.pricing.form_values import FormError
@@ -71,6 +72,7 @@ def _invalid(response):
 
 @bp.route("/shipping/zones/new", methods=["GET", "POST"])
 @login_required
+@multiline("states", "postcodes")
 def zone_new():
     """The new-zone form; POST creates the zone and opens it to add methods."""
     if request.method == "GET":
@@ -90,6 +92,7 @@ def zone_new():
 
 @bp.route("/shipping/zones/<int:zone_id>", methods=["GET", "POST"])
 @login_required
+@multiline("states", "postcodes")
 def zone_edit(zone_id: int):
     """A zone's regions and its methods; POST saves the regions."""
     zone = get_or_404(ShippingZone, zone_id)

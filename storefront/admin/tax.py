@@ -13,6 +13,7 @@ from storefront.accounts.scoping import get_or_404
 from storefront.admin import bp
 from storefront.admin.shipping import CONFIRM, screen_context
 from storefront.htmx import render, toast, wants_fragment
+from storefront.inputs import multiline
 from storefront.pricing import admin_shipping as svc
 from storefront.pricing.form_values import FormError, percent_text
 from storefront.pricing.models import TaxRate
@@ -62,6 +63,7 @@ def _rate_page(rate: TaxRate | None, values: dict, errors: dict, status: int = 2
 
 @bp.route("/shipping/tax/new", methods=["GET", "POST"])
 @login_required
+@multiline("postcodes", "cities")
 def tax_rate_new():
     """The new-rate form; POST adds the rate and returns to the list."""
     if request.method == "GET":
@@ -75,6 +77,7 @@ def tax_rate_new():
 
 @bp.route("/shipping/tax/<int:rate_id>", methods=["GET", "POST"])
 @login_required
+@multiline("postcodes", "cities")
 def tax_rate_edit(rate_id: int):
     """A rate's form; POST saves it and returns to the list."""
     rate = get_or_404(TaxRate, rate_id)

@@ -23,6 +23,7 @@ from storefront.cart.services import cart_info
 from storefront.catalog.models import Variant
 from storefront.checkout.models import Order
 from storefront.extensions import db
+from storefront.inputs import optional_int
 from storefront.landing.models import LandingPage, Visit
 from storefront.pricing.context import PricedCart, price_cart
 from storefront.types import utcnow
@@ -55,11 +56,11 @@ class CartQuery:
         page_raw, landing_raw = args.get("page", ""), args.get("landing_page", "")
         return cls(
             status=status if status in STATUS_FILTERS else "",
-            landing_page=int(landing_raw) if landing_raw.isdigit() and len(landing_raw) < 10 else None,
+            landing_page=optional_int(landing_raw, 1),
             campaign=args.get("campaign", "").strip()[:MAX_CAMPAIGN],
             sort=sort if sort in SORTS else "updated",
             direction=direction if direction in ("asc", "desc") else "desc",
-            page=max(int(page_raw), 1) if page_raw.isdigit() and len(page_raw) < 7 else 1,
+            page=optional_int(page_raw, 1, default=1),
         )
 
     def args(self, **changes) -> dict:

@@ -23,6 +23,7 @@ from storefront.catalog.admin_list import STATUSES
 from storefront.catalog.importers.common import paragraphs, sanitize_html, slugify
 from storefront.catalog.models import Product, Variant
 from storefront.extensions import db
+from storefront.inputs import parse_ids
 from storefront.landing.services import clear_section_cache
 from storefront.money import MoneyError, minor_units, parse_amount
 from storefront.types import utcnow
@@ -73,7 +74,7 @@ def upsell_options(product: Product, chosen: list[str]) -> list[tuple[int, str, 
     """The complementary-product picker's choices: (id, title, status) of the merchant's other
     products, the chosen ones first, then the rest that are not archived by title (at most
     MAX_UPSELL_OPTIONS). One query."""
-    chosen_ids = [int(i) for i in chosen if i.isdigit() and len(i) <= 9]
+    chosen_ids = parse_ids(chosen)
     picked = Product.id.in_(chosen_ids) if chosen_ids else false()
     rows = db.session.execute(
         scoped(Product, Product.id, Product.title, Product.status)

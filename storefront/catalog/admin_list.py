@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from storefront.accounts.scoping import scoped
 from storefront.catalog.models import Category, Product, Variant, product_categories
 from storefront.extensions import db
+from storefront.inputs import optional_int
 
 PER_PAGE = 25
 LOW_STOCK = 20  # a tracked product with 1..19 units left is "low"
@@ -47,8 +48,7 @@ class ProductQuery:
         """Parse ``request.args``: q (search text), status, stock, category (id), sort,
         dir (asc|desc) and page (1-based)."""
         def number(name: str) -> int | None:
-            text = (args.get(name) or "").strip()
-            return int(text) if text.isdigit() and len(text) < 10 else None
+            return optional_int(args.get(name), 1)
 
         sort = args.get("sort", "")
         direction = args.get("dir", "")

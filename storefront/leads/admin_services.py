@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, func, or_
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
 from storefront.extensions import db
+from storefront.inputs import optional_int, parse_ids
 from storefront.landing.models import LandingPage, Visit
 from storefront.leads.models import AbandonmentAnalysis, Lead
 from storefront.leads.status import STATUSES, LeadStatusError, change_status
@@ -80,8 +81,7 @@ class LeadQuery:
             return (args.get(name) or "").strip()[:limit]
 
         def number(name: str) -> int | None:
-            raw = text(name, 12)
-            return int(raw) if raw.isdigit() and len(raw) < 10 else None
+            return optional_int(args.get(name), 1)
 
         def choice(name: str, options) -> str:
             return args.get(name, "") if args.get(name) in options else ""
@@ -317,10 +317,9 @@ class BulkError(ValueError):
     """The bulk form cannot be applied (no lead selected, no status chosen)."""
 
 
-def parse_ids(raw: list[str]) -> list[int]:
+def parse_lead_ids(raw: list[str]) -> list[int]:
     """Lead ids from the form's checkboxes; anything not a positive integer is dropped."""
-    ids = {int(text) for text in raw if text.isdigit() and len(text) < 10}
-    return sorted(ids)[:MAX_BULK]
+    return sorted(parse_ids(raw, limit=MAX_BULK))
 
 
 def bulk_change_status(lead_ids: list[int], new_status: str, user) -> BulkResult:

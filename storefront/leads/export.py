@@ -1,9 +1,7 @@
 """The leads CSV export, streamed: rows are read in batches from a server-side cursor and
 written out as they come, so memory stays flat whatever the number of leads.
 
-Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and some read a
-leading tab or carriage return the same way) as a formula: such a cell gets a leading
-single quote (OWASP "CSV injection").
+Every cell goes through ``storefront.csv_export.safe_cell`` (formula cells neutralised).
 """
 from __future__ import annotations
 
@@ -16,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
 
+from storefront.csv_export import safe_cell
 from storefront.extensions import db
 from storefront.money import minor_units
 
@@ -26,16 +25,6 @@ HEADERS = (
     "last_active_field", "estimated_value", "actual_value", "cart_value", "currency",
     "abandonment_reason", "last_activity_at", "erased",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """``value`` as CSV text that a spreadsheet shows rather than runs: a string starting
-    with = + - @ tab or CR gets a leading single quote. None is the empty string."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _amount(cents: int | None, places: int) -> str:

@@ -44,6 +44,7 @@ from sqlalchemy import and_, case, distinct, false, func, insert, select
 from storefront.cart.models import Cart
 from storefront.checkout.fields import FIELD_NAMES, GROUPS, validate_field
 from storefront.extensions import db
+from storefront.inputs import InputError, check_json
 from storefront.landing.models import Visit
 from storefront.leads.models import FieldEvent, Lead
 from storefront.logging_privacy import mask_pii
@@ -189,9 +190,10 @@ def parse_batch(body: bytes, now: datetime | None = None) -> Batch:
     if len(body) > MAX_BODY_BYTES:
         raise EventBatchError("batch too large")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise EventBatchError("not JSON") from error
+        data = check_json(json.loads(body.decode("utf-8")), "the batch")
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        # InputError is a ValueError: a control character or lone surrogate in any string.
+        raise EventBatchError(str(error) if isinstance(error, InputError) else "not JSON") from error
     if not isinstance(data, dict) or set(data) != BATCH_KEYS:
         raise EventBatchError("a batch has exactly csrf, ref, sent_at and events")
     if not isinstance(data["csrf"], str) or not isinstance(data["ref"], str) or len(data["ref"]) > 64:

@@ -34,6 +34,8 @@ from storefront.leads.field_events import (
 
 bp = Blueprint("leads", __name__)
 ACCEPTED_TYPES = frozenset({"application/json", "text/plain"})
+# Reading past this to answer 413 politely is not worth it: a bigger body is hostile.
+DRAIN_LIMIT = 4 * 1024 * 1024
 OPTED_OUT_MESSAGE = "We won't save your details as you type. Your order still goes through as usual."
 
 
@@ -47,6 +49,16 @@ def consent_limit() -> str:
 
 def _refuse(message: str, status: int = 400):
     return no_store(make_response(jsonify(error=message), status))
+
+
+def _too_large():
+    """413 for a batch over MAX_BODY_BYTES. The rest of the body is read and dropped first
+    (up to DRAIN_LIMIT): a server that answers while the client is still sending closes the
+    connection, and the client then sees a reset instead of this answer."""
+    stream, left = request.stream, DRAIN_LIMIT
+    while left > 0 and (chunk := stream.read(min(65536, left))):
+        left -= len(chunk)
+    return _refuse(f"batch too large: at most {MAX_BODY_BYTES // 1024} KB", 413)
 
 
 def _foreign_origin() -> bool:
@@ -66,10 +78,12 @@ def events():
     if request.mimetype not in ACCEPTED_TYPES:
         return _refuse("send the batch as JSON")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return _refuse("batch too large")
+        return _too_large()
     if _foreign_origin():
         return _refuse("foreign origin", 403)
     body = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _too_large()
     try:
         batch = parse_batch(body)
     except EventBatchError as error:

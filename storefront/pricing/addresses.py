@@ -1,7 +1,11 @@
 """Address matching shared by tax rates and shipping zones (WooCommerce's rules)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# ASCII only: "²".isdigit() is True, but int("²") fails.
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def postcode_matches(patterns: tuple[str, ...] | list[str], postcode: str) -> bo
             return True
         if "..." in pattern:
             low, _, high = pattern.partition("...")
-            if code.isdigit() and low.isdigit() and high.isdigit() and int(low) <= int(code) <= int(high):
+            if all(_DIGITS.fullmatch(part) for part in (code, low, high)) and int(low) <= int(code) <= int(high):
                 return True
         elif code == pattern:
             return True

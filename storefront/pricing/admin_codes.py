@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
 from storefront.checkout.models import Order
+from storefront.csv_export import csv_text
 from storefront.extensions import db
 from storefront.pricing.form_values import FormError, Reader, local_input, local_text, merchant_zone
 from storefront.pricing.models import Promotion, PromotionCode, PromotionUsage
@@ -111,9 +112,8 @@ def codes_csv(promotion: Promotion, company: Company) -> str:
     rows = db.session.execute(
         scoped(PromotionCode).where(PromotionCode.promotion_id == promotion.id).order_by(PromotionCode.id)
     ).scalars()
-    lines = ["code,expires,used"]
-    lines += [f"{c.code},{local_text(c.expires_at, zone)},{local_text(c.used_at, zone)}" for c in rows]
-    return "\r\n".join(lines) + "\r\n"
+    return csv_text([("code", "expires", "used"),
+                     *((c.code, local_text(c.expires_at, zone), local_text(c.used_at, zone)) for c in rows)])
 
 
 # ----------------------------------------------------------------------------- usage report

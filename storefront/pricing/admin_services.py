@@ -22,6 +22,7 @@ from storefront.accounts.models import Company
 from storefront.accounts.scoping import current_company_id, scoped
 from storefront.catalog.models import Category, Product, Variant
 from storefront.extensions import db
+from storefront.inputs import optional_int, parse_ids
 from storefront.money import format_money
 from storefront.pricing.form_values import (
     FormError,
@@ -147,7 +148,7 @@ def describe(promotion: Promotion, company: Company) -> str:
 
 
 def _ids(raw) -> list[int]:
-    return [int(value) for value in raw if str(value).isdigit() and len(str(value)) < 10]
+    return parse_ids(raw)
 
 
 def catalogue_choices(values: dict) -> dict:
@@ -204,10 +205,10 @@ def promotion_values(promotion: Promotion, company: Company) -> dict:
 
 def _owned_ids(model, raw: list[str]) -> tuple[list[int], bool]:
     """(ids, all found): the given ids that are the merchant's rows of ``model``."""
-    try:
-        wanted = sorted({int(value) for value in raw})
-    except ValueError:
+    parsed = [optional_int(value, 1) for value in raw]
+    if None in parsed:
         return [], False
+    wanted = sorted(set(parsed))
     if not wanted:
         return [], True
     found = set(db.session.execute(scoped(model, model.id).where(model.id.in_(wanted))).scalars())

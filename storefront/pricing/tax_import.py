@@ -14,12 +14,14 @@ from pathlib import Path
 
 from storefront.accounts.models import Company
 from storefront.extensions import db
+from storefront.inputs import InputError, bad_character, parse_int
 from storefront.pricing.context import forget_pricing_config
 from storefront.pricing.models import TaxRate
 
 COLUMNS = ("Country Code", "State Code", "ZIP/Postcode", "City", "Rate %", "Tax Name", "Priority",
            "Compound", "Shipping", "Tax Class")
 MAX_BYTES = 5 * 1024 * 1024
+MAX_PRIORITY = 1000
 
 
 class TaxImportError(ValueError):
@@ -57,6 +59,10 @@ def parse_tax_rates(path: str | Path) -> list[dict]:
         def fail(column: str, message: str, line: int = line) -> TaxImportError:
             return TaxImportError(f"{name}, line {line}, column {COLUMNS.index(column) + 1} ({column}): {message}")
 
+        for column in COLUMNS:
+            found = bad_character(row[column] or "")
+            if found:
+                raise fail(column, f"contains {found}")
         country = _any(row["Country Code"]).upper()
         if country and (len(country) != 2 or not country.isalpha()):
             raise fail("Country Code", f"not a two-letter country code: {row['Country Code']!r}")
@@ -64,14 +70,20 @@ def parse_tax_rates(path: str | Path) -> list[dict]:
             rate = Decimal(row["Rate %"].strip())
         except InvalidOperation as error:
             raise fail("Rate %", f"not a number: {row['Rate %']!r}") from error
-        if not (0 <= rate <= 100) or rate != rate.quantize(Decimal("0.0001")):
+        if not rate.is_finite() or not (0 <= rate <= 100) or rate != rate.quantize(Decimal("0.0001")):
             raise fail("Rate %", f"must be 0 to 100 with at most 4 decimals: {row['Rate %']!r}")
         try:
-            priority = int(row["Priority"].strip() or 1)
-        except ValueError as error:
-            raise fail("Priority", f"not a whole number: {row['Priority']!r}") from error
+            priority = parse_int(row["Priority"].strip() or "1", 1, MAX_PRIORITY)
+        except InputError as error:
+            raise fail("Priority", f"must be a whole number from 1 to {MAX_PRIORITY}: {row['Priority']!r}") from error
+        state = _any(row["State Code"]).upper()
+        if len(state) > 32:
+            raise fail("State Code", "too long: at most 32 characters")
+        for column in ("ZIP/Postcode", "City"):
+            if any(len(part) > 100 for part in _list(row[column])):
+                raise fail(column, "an entry is too long: at most 100 characters each")
         rates.append({
-            "country": country, "state": _any(row["State Code"]).upper(), "postcodes": _list(row["ZIP/Postcode"]),
+            "country": country, "state": state, "postcodes": _list(row["ZIP/Postcode"]),
             "cities": _list(row["City"]), "rate_micro": int(rate * 10_000), "name": row["Tax Name"].strip()[:100] or "Tax",
             "priority": priority, "compound": row["Compound"].strip() == "1",
             "applies_to_shipping": row["Shipping"].strip() != "0", "tax_class": row["Tax Class"].strip()[:64],

@@ -145,7 +145,7 @@ def test_oversized_body_is_refused(client, db, shopper):
 
     response = post(client, padded)
 
-    assert response.status_code == 400 and response.get_json() == {"error": "batch too large"}
+    assert response.status_code == 413 and response.get_json() == {"error": "batch too large: at most 32 KB"}
     assert stored(db) == 0
 
 

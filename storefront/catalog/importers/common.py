@@ -18,6 +18,8 @@ from typing import TypeVar
 
 import nh3
 
+from storefront.inputs import DB_INT_MAX, InputError, bad_character
+from storefront.inputs import parse_int as parse_ascii_int
 from storefront.money import MoneyError, parse_amount
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MB: larger catalogues are split, not streamed
@@ -64,14 +66,20 @@ class CsvRow:
     cells: tuple[str, ...]
 
     def raw(self, column: str) -> str:
-        """The cell as written; "" when the file has no such column."""
+        """The cell as written; "" when the file has no such column. Raises
+        CatalogImportError for a control character other than tab and line breaks (cells
+        may hold multi-line descriptions) or a lone surrogate (see ``storefront.inputs``)."""
         try:
-            return self.cells[self.header.index(column)]
+            cell = self.cells[self.header.index(column)]
         except ValueError:
             return ""
+        found = bad_character(cell, multiline=True)
+        if found:
+            raise self.error(column, f"contains {found}")
+        return cell
 
     def get(self, column: str) -> str:
-        """The cell without surrounding whitespace; "" when absent."""
+        """The cell without surrounding whitespace; "" when absent (checked as ``raw``)."""
         return self.raw(column).strip()
 
     def error(self, column: str | None, message: str) -> CatalogImportError:
@@ -278,6 +286,9 @@ def sniff_format(table: CsvTable) -> str:
 
 # ---------------------------------------------------------------------------- cells
 
+# Units on hand, either way (WooCommerce keeps selling into negative stock on backorder).
+MAX_STOCK = 1_000_000_000
+
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -298,15 +309,19 @@ def parse_price(row: CsvRow, column: str, currency: str) -> int | None:
         raise row.error(column, f"{exc}") from exc
 
 
-def parse_int(row: CsvRow, column: str) -> int | None:
-    """A whole number (sign allowed, "5.0" accepted); None when empty."""
+def parse_int(row: CsvRow, column: str, low: int = -DB_INT_MAX, high: int = DB_INT_MAX) -> int | None:
+    """A whole number from ``low`` to ``high`` (ASCII digits, sign allowed, "5.0" accepted);
+    None when empty. Out of range is an error naming the range, never a database overflow."""
     text = row.get(column)
     if not text:
         return None
-    match = re.fullmatch(r"([+-]?\d+)(\.0*)?", text)
+    match = re.fullmatch(r"([+-]?[0-9]+)(\.0*)?", text)
     if not match:
-        raise row.error(column, f"not a whole number: {text!r}")
-    return int(match.group(1))
+        raise row.error(column, f"not a whole number: {text[:40]!r}")
+    try:
+        return parse_ascii_int(match.group(1), low, high)
+    except InputError as exc:
+        raise row.error(column, f"out of range: {text[:40]!r} (from {low:,} to {high:,})") from exc
 
 
 def parse_choice(

@@ -19,6 +19,7 @@ an option value, a SKU or a price is a variant; a row with only ``Image Src`` ad
 from __future__ import annotations
 
 from storefront.catalog.importers.common import (
+    MAX_STOCK,
     SHOPIFY,
     CsvRow,
     CsvTable,
@@ -35,6 +36,7 @@ from storefront.catalog.importers.common import (
     slugify,
     split_list,
 )
+from storefront.inputs import DB_INT_MAX
 
 REQUIRED = ("Handle", "Title", "Variant Price")
 _BOOL = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
@@ -134,7 +136,7 @@ def _variant(row: CsvRow, option_names: list[str], currency: str, position: int)
     compare = parse_price(row, "Variant Compare At Price", currency)
     tracked = bool(row.get("Variant Inventory Tracker"))
     keep_selling = parse_choice(row, "Variant Inventory Policy", _POLICY, False)
-    grams = parse_int(row, "Variant Grams")
+    grams = parse_int(row, "Variant Grams", -DB_INT_MAX, DB_INT_MAX)
     if grams is not None and grams < 0:
         raise row.error("Variant Grams", "a weight cannot be negative")
     image = row.get("Variant Image")
@@ -146,7 +148,7 @@ def _variant(row: CsvRow, option_names: list[str], currency: str, position: int)
         price_cents=price,
         compare_at_cents=compare if compare is not None and compare > price else None,
         track_inventory=tracked and not keep_selling,
-        stock=parse_int(row, "Variant Inventory Qty") or 0,
+        stock=parse_int(row, "Variant Inventory Qty", -MAX_STOCK, MAX_STOCK) or 0,
         in_stock_flag=True,  # untracked means always sellable in Shopify
         grams=grams,
         image_src=image_url(row, "Variant Image", image) if image else None,

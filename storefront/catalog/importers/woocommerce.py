@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from storefront.catalog.importers.common import (
+    MAX_STOCK,
     WOOCOMMERCE,
     CsvRow,
     CsvTable,
@@ -48,6 +49,7 @@ from storefront.catalog.importers.common import (
     slugify,
     split_list,
 )
+from storefront.inputs import DB_INT_MAX
 
 REQUIRED = ("Type", "SKU", "Name", "Regular price")
 _BASE_TYPES = ("simple", "variable", "variation", "grouped", "external")
@@ -262,7 +264,7 @@ def _attach_variation(ctx: _Ctx, r: _Row, parent: _Row, product: ParsedProduct) 
     if variant is None:
         ctx.note(row, label, "variation without a price: skipped (WooCommerce cannot sell it)")
         return
-    variant.position = parse_int(row, "Position") or 0  # sort key until renumbered
+    variant.position = parse_int(row, "Position", -DB_INT_MAX, DB_INT_MAX) or 0  # sort key until renumbered
 
     choices: list[list[tuple[str, str, bool]]] = []  # per attribute: (name, value, expanded)
     for column, name, value in attributes:
@@ -343,7 +345,7 @@ def _variant(
     compare = regular if sale is not None and regular is not None and regular > sale else None
     in_stock = parse_choice(row, "In stock?", _IN_STOCK, True)
     backorders = parse_choice(row, "Backorders allowed?", _BACKORDERS, False)
-    quantity = parse_int(row, "Stock")
+    quantity = parse_int(row, "Stock", -MAX_STOCK, MAX_STOCK)
     return ParsedVariant(
         line=row.line,
         sku=sku,
@@ -388,5 +390,8 @@ def _grams(ctx: _Ctx, row: CsvRow) -> int | None:
     except InvalidOperation:
         value = Decimal(-1)
     if not value.is_finite() or value < 0:
-        raise row.error(column, f"not a weight: {text!r}")
-    return int((value * _GRAMS_PER[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        raise row.error(column, f"not a weight: {text[:40]!r}")
+    grams = (value * _GRAMS_PER[unit]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if grams > DB_INT_MAX:
+        raise row.error(column, f"weight out of range: {text[:40]!r}")
+    return int(grams)

@@ -18,8 +18,9 @@ from sqlalchemy import event, text
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
 from storefront.checkout.models import Customer, Order
+from storefront.csv_export import safe_cell
 from storefront.landing.models import LandingPage, Visit
-from storefront.leads.export import HEADERS, safe_cell
+from storefront.leads.export import HEADERS
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.types import new_token
 
@@ -553,7 +554,7 @@ def test_export_streams_the_filtered_rows(admin, db, shop, rival):
 
     response = admin.get("/admin/leads/export.csv")
     assert response.status_code == 200 and response.is_streamed
-    assert response.mimetype == "text/csv" and response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == "text/csv" and response.headers["Cache-Control"] == "no-store, private"
     assert re.match(r'attachment; filename="leads-acme-\d{8}-\d{4}\.csv"', response.headers["Content-Disposition"])
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert tuple(table[0]) == HEADERS and len(table) == 301

@@ -263,6 +263,10 @@ def test_hostile_values_in_every_variable_get_422_keeping_the_input(admin, page,
         for headers in ({}, HX):
             response = admin.post(url(page), data=data, headers=headers)
             body = response.get_data(as_text=True)
+            if "\n" in hostile:
+                # A line break in a one-line field is refused at the input boundary.
+                assert response.status_code == 400 and "control character" in body, (variable, hostile)
+                continue
             assert response.status_code == 422, (variable, hostile)
             slot = re.search(rf'<div id="err-{variable}" class="error-slot">(.*?)</div>', body)
             assert slot and "field-error" in slot.group(1), (variable, hostile)

@@ -1,0 +1,227 @@
+"""A merchant with one object of every type the admin manages, for walks over the URL map
+(the tenancy walk, the hostile-input walk). Every text it stores is a "marker" built from
+the merchant's stem, so a walk can tell whose data an answer shows."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from factories import (
+    csrf_token,
+    make_page,
+    make_product,
+    make_promotion,
+    make_user,
+    make_zone,
+    sign_in,
+)
+from sqlalchemy import select
+
+from storefront.accounts.models import Company
+from storefront.cart.models import Cart, LineItem, SavedCartItem
+from storefront.catalog.models import Category, ProductImage
+from storefront.checkout.models import Customer
+from storefront.landing.models import LandingPageProduct, Section, SlugRedirect, Visit, VisitEvent
+from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
+from storefront.pricing.models import PromotionCode, PromotionUsage, TaxRate
+from storefront.types import new_token, utcnow
+
+PASSWORD = "correct horse battery"
+
+
+def shopify_csv(stem: str) -> str:
+    low = stem.lower()
+    return ("Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,Variant SKU,"
+            "Variant Inventory Qty,Variant Price,Variant Compare At Price,Image Src,Image Position,Image Alt Text\n"
+            f"{low}-import-tee,{stem}-IMPORT Tee,<p>{stem}-IMPORT-BODY</p>,{stem}-VENDOR,Shirts,,true,"
+            f"Title,Default Title,{stem}-IMPORT-SKU,5,25.00,,,,\n")
+
+
+@dataclass
+class Merchant:
+    stem: str
+    company: Company
+    email: str
+    client: object
+    ids: dict = field(default_factory=dict)  # URL argument name -> this merchant's value
+    markers: list = field(default_factory=list)
+    token: str = ""  # the client's CSRF token
+
+    def sign_in(self) -> None:
+        assert sign_in(self.client, self.email).status_code == 303, f"{self.stem} cannot sign in"
+        self.token = csrf_token(self.client, "/admin/")
+
+
+def build_merchant(app, db, stem: str) -> Merchant:
+    """A merchant with one object of every type the admin manages, each named with a marker
+    built from ``stem``, and a signed-in client."""
+    low = stem.lower()
+    markers: list[str] = []
+
+    def mark(value: str) -> str:
+        markers.append(value)
+        return value
+
+    company = Company(name=mark(f"{stem}-COMPANY Goods"), slug=mark(f"{low}-shop"), currency="USD",
+                      timezone="America/New_York", support_email=mark(f"help@{low}.test"),
+                      exit_offer={"enabled": True, "percent_bp": 1500, "headline": mark(f"{stem}-OFFER come back"),
+                                  "valid_hours": 24})
+    db.session.add(company)
+    db.session.commit()
+    user = make_user(company, email=mark(f"owner@{low}.test"), password=PASSWORD)
+    merchant = Merchant(stem, company, user.email, app.test_client(), markers=markers)
+    merchant.sign_in()
+
+    # Catalogue: a product with two variants, two images and a category; an upsell product.
+    category = Category(company_id=company.id, name=mark(f"{stem}-CATEGORY"), slug=mark(f"{low}-category"))
+    db.session.add(category)
+    product = make_product(company, mark(f"{stem}-PRODUCT Tee"), price_cents=2000, stock=50,
+                           variants=[{"Size": "S"}, {"Size": "M"}], handle=mark(f"{low}-product-tee"))
+    mug = make_product(company, mark(f"{stem}-UPSELL Mug"), price_cents=900, handle=mark(f"{low}-upsell-mug"))
+    product.categories.append(category)
+    product.description_html = f"<p>{mark(f'{stem}-DESCRIPTION')}</p>"
+    product.vendor = mark(f"{stem}-VENDOR")
+    product.tags = [mark(f"{low}-tag")]
+    product.upsell_product_ids = [mug.id]
+    product.images[0].alt = mark(f"{stem}-IMAGE-ALT")
+    product.images.append(ProductImage(src=f"https://example.invalid/{low}-back.jpg", alt=mark(f"{stem}-IMAGE-BACK"),
+                                       position=2))
+    for variant in product.variants:
+        variant.sku = mark(f"{stem}-SKU-{variant.position}")
+    db.session.commit()
+
+    # Landing page: hero + grid (factories), rich text, testimonials, FAQ; old address,
+    # preview token and theme.
+    page = make_page(company, [product, mug], slug=mark(f"{low}-page"))
+    page.title = mark(f"{stem}-PAGE")
+    page.meta_title = mark(f"{stem}-META-TITLE")
+    page.meta_description = mark(f"{stem}-META-DESCRIPTION")
+    page.preview_token = mark(new_token())
+    page.theme = {"preset": "bold", "overrides": {"color-primary": "#aa3300"}}
+    hero, grid = page.sections
+    hero.settings = {"heading": mark(f"{stem}-HERO"), "subheading": "", "cta_label": "Shop now"}
+    grid.settings = {"heading": mark(f"{stem}-GRID"), "columns": 3}
+    page.sections.extend([
+        Section(type="rich_text", position=3, settings={"html": f"<p>{mark(f'{stem}-RICH-TEXT')}</p>"}),
+        Section(type="testimonials", position=4, settings={"heading": "Said", "items": [
+            {"quote": mark(f"{stem}-QUOTE"), "author": mark(f"{stem}-AUTHOR")}]}),
+        Section(type="faq", position=5, settings={"heading": "Asked", "items": [
+            {"question": mark(f"{stem}-QUESTION"), "answer": mark(f"{stem}-ANSWER")}]}),
+    ])
+    db.session.add(SlugRedirect(company_id=company.id, landing_page_id=page.id, old_slug=mark(f"{low}-old-page")))
+    db.session.commit()
+    item = db.session.execute(select(LandingPageProduct).filter_by(section_id=grid.id, product_id=product.id)).scalar_one()
+
+    # Pricing: zone and method, tax rate, promotion with codes generated on its admin screen.
+    zone = make_zone(company, name=mark(f"{stem}-ZONE"), countries=("US",),
+                     methods=[{"name": mark(f"{stem}-METHOD"), "type": "FLAT_RATE", "amount_cents": 595}])
+    rate = TaxRate(company_id=company.id, country="US", state="NY", rate_micro=40000, name=mark(f"{stem}-TAX"))
+    db.session.add(rate)
+    db.session.commit()
+    promotion = make_promotion(company, name=mark(f"{stem}-PROMO"), code=mark(f"{stem}10"))
+    made = merchant.client.post(f"/admin/promotions/{promotion.id}/codes", data={
+        "csrf_token": merchant.token, "count": "2", "prefix": stem, "expires_at": "2031-01-01T00:00"})
+    assert made.status_code == 303, made.get_data(as_text=True)[:500]
+    codes = list(db.session.execute(select(PromotionCode).filter_by(promotion_id=promotion.id)
+                                    .order_by(PromotionCode.id)).scalars())
+    assert len(codes) == 2
+    markers.extend(code.code for code in codes)
+
+    # A visit, a cart paid with a generated code (the real order path: order, customer,
+    # promotion usage), and an abandoned cart with lines, visit and checkout fields.
+    visit = Visit(token=mark(new_token()), company_id=company.id, landing_page_id=page.id, visitor_id=new_token(),
+                  utm_source=mark(f"{low}-source"), utm_medium="email", utm_campaign=mark(f"{low}-campaign"),
+                  referrer=mark(f"https://{low}.example/ref"))
+    db.session.add(visit)
+    db.session.flush()
+    db.session.add(VisitEvent(visit_id=visit.id, company_id=company.id, landing_page_id=page.id, type="page_view",
+                              payload={"path": f"/lp/{low}-page"}))
+    paid = Cart(token=mark(new_token()), company_id=company.id, currency="USD", visit_id=visit.id,
+                landing_page_id=page.id, source_type="LANDING_PAGE", promotion_code=codes[0].code,
+                checkout_fields={"email": mark(f"buyer@{low}.test"), "first_name": mark(f"{stem}-BUYER"),
+                                 "last_name": "Buyer"})
+    paid.lines.append(LineItem(variant_id=product.variants[0].id, quantity=2, unit_price_cents=2000))
+    db.session.add(paid)
+    db.session.commit()
+    from storefront.cart.services import cart_info
+    from storefront.checkout.services import complete_order
+    from storefront.pricing.context import price_cart
+
+    total = price_cart(paid, cart_info(paid)).totals.total_cents
+    order, created = complete_order(paid.id, amount_paid_cents=total, currency="USD", company_id=company.id)
+    assert created and order.status == "PAID", order.status
+    markers.append(order.token)
+    usage = db.session.execute(select(PromotionUsage).filter_by(order_id=order.id)).scalar_one()
+    assert usage.promotion_code_id == codes[0].id
+    customer = db.session.get(Customer, order.customer_id)
+    converted_lead = db.session.execute(select(Lead).filter_by(company_id=company.id)).scalar_one_or_none()
+    if converted_lead is None:
+        converted_lead = Lead(company_id=company.id, email=f"buyer@{low}.test", customer_id=customer.id,
+                              status="CONVERTED")
+        db.session.add(converted_lead)
+        db.session.commit()
+
+    then = utcnow() - timedelta(hours=30)
+    cart = Cart(token=mark(new_token()), company_id=company.id, currency="USD", visit_id=visit.id,
+                landing_page_id=page.id, source_type="LANDING_PAGE", shipping_method_id=zone.methods[0].id,
+                checkout_fields={"email": mark(f"lead@{low}.test"), "first_name": mark(f"{stem}-LEADNAME"),
+                                 "last_name": mark(f"{stem}-SURNAME"), "phone": "+15125550100",
+                                 "address1": mark(f"{stem}-STREET 1"), "city": "Albany", "country": "US"},
+                checkout_started_at=then, created_at=then, updated_at=then)
+    cart.lines.append(LineItem(variant_id=product.variants[1].id, quantity=1, unit_price_cents=2000))
+    cart.lines.append(LineItem(variant_id=mug.variants[0].id, quantity=3, unit_price_cents=900))
+    db.session.add(cart)
+    db.session.add(SavedCartItem(company_id=company.id, visitor_id=visit.visitor_id, email=mark(f"saved@{low}.test"),
+                                 variant_id=mug.variants[0].id, kind="wishlist"))
+    db.session.commit()
+    # The shopper got as far as Pay: the cart's tracked tee is held (a stock reservation).
+    from storefront.checkout.reservations import reserve_cart
+
+    reserve_cart(cart)
+
+    # A lead from that cart, with its note, activity, field event and analysis.
+    lead = Lead(company_id=company.id, email=f"lead@{low}.test", phone="+15125550100", first_name=f"{stem}-LEADNAME",
+                last_name=f"{stem}-SURNAME", source="CHECKOUT_ABANDON", source_detail=mark(f"{stem}-SOURCE-DETAIL"),
+                landing_page_id=page.id, visit_id=visit.id, cart_id=cart.id, captured_fields=["email", "phone"],
+                last_active_field="address1", completion_pct=40, status="NEW", estimated_value_cents=4700,
+                cart_value_cents=4700, cart_snapshot={"lines": [], "value_cents": 4700, "currency": "USD"},
+                last_activity_at=then, abandonment_reason="FORM_FATIGUE", created_at=then, updated_at=then)
+    db.session.add(lead)
+    db.session.flush()
+    note = LeadNote(company_id=company.id, lead_id=lead.id, user_id=user.id, body=mark(f"{stem}-NOTE called them"))
+    activity = LeadActivity(company_id=company.id, lead_id=lead.id, type="EMAIL_CAPTURED",
+                            payload={"created": True, "email": f"lead@{low}.test"}, created_at=then)
+    event = FieldEvent(company_id=company.id, visit_id=visit.id, cart_id=cart.id, lead_id=lead.id, event_type="BLUR",
+                       field_name="address1", field_group="shipping", has_value=True, value_length=12, is_valid=False,
+                       error_message=mark(f"{stem}-FIELD-ERROR"), focus_ms=4000, occurred_at=then)
+    analysis = AbandonmentAnalysis(company_id=company.id, lead_id=lead.id, cart_id=cart.id, abandoned_stage="CHECKOUT",
+                                   abandoned_section="shipping", last_active_field="address1", completion_pct=40,
+                                   reason="FORM_FATIGUE", intervention=mark(f"{stem}-INTERVENTION"))
+    db.session.add_all([note, activity, event, analysis])
+    db.session.commit()
+
+    # A staged product CSV, uploaded through the merchant's own route: its preview token.
+    uploaded = merchant.client.post("/admin/products/import", content_type="multipart/form-data", data={
+        "csrf_token": merchant.token, "format": "",
+        "file": (io.BytesIO(shopify_csv(stem).encode()), mark(f"{low}-upload.csv"))})
+    assert uploaded.status_code == 303, uploaded.get_data(as_text=True)[:800]
+    upload_token = urlsplit(uploaded.headers["Location"]).path.rsplit("/", 1)[1]
+    markers.extend([upload_token, f"{stem}-IMPORT Tee", f"{stem}-IMPORT-SKU"])
+
+    merchant.ids = {
+        "page_id": page.id, "landing_page_id": page.id, "section_id": grid.id, "item_id": item.id,
+        "redirect_id": db.session.execute(select(SlugRedirect.id).filter_by(landing_page_id=page.id)).scalar_one(),
+        "product_id": product.id, "variant_id": product.variants[0].id, "image_id": product.images[0].id,
+        "category_id": category.id, "promotion_id": promotion.id, "code_id": codes[0].id, "usage_id": usage.id,
+        "zone_id": zone.id, "method_id": zone.methods[0].id, "rate_id": rate.id, "cart_id": cart.id,
+        "converted_cart_id": paid.id, "line_id": cart.lines[0].id, "saved_item_id": db.session.execute(
+            select(SavedCartItem.id).filter_by(company_id=company.id)).scalar_one(),
+        "visit_id": visit.id, "order_id": order.id, "customer_id": customer.id, "lead_id": lead.id,
+        "converted_lead_id": converted_lead.id, "note_id": note.id, "activity_id": activity.id,
+        "event_id": event.id, "field_event_id": event.id, "analysis_id": analysis.id, "user_id": user.id,
+        "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
+        "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
+    }
+    return merchant
