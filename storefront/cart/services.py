@@ -9,8 +9,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from storefront.accounts.models import Company
 from storefront.cart.info import CartInfo, LineInfo
 from storefront.cart.models import Cart, LineItem
-from storefront.catalog.models import Product, Variant
+from storefront.catalog.models import Product, StockReservation, Variant
 from storefront.extensions import db
+from storefront.inputs import DB_INT_MAX, InputError, parse_int
 from storefront.landing.models import Visit
 from storefront.landing.visits import current_visit, record_event
 from storefront.types import new_token, utcnow
@@ -31,8 +32,8 @@ def parse_quantity(raw: str | None) -> int:
     Raises CartError("Quantity must be a whole number") for text, and range messages otherwise.
     """
     try:
-        quantity = int((raw or "").strip())
-    except ValueError as exc:
+        quantity = parse_int(raw, -DB_INT_MAX, DB_INT_MAX)
+    except InputError as exc:
         raise CartError("Quantity must be a whole number.") from exc
     if quantity < 1:
         raise CartError("Quantity must be at least 1.")
@@ -43,12 +44,9 @@ def parse_quantity(raw: str | None) -> int:
 
 def _parse_id(raw: str | None, what: str) -> int:
     try:
-        value = int((raw or "").strip())
-    except ValueError as exc:
+        return parse_int(raw, 1, DB_INT_MAX)
+    except InputError as exc:
         raise CartError(f"Unknown {what}.") from exc
-    if value < 1 or value > 2**31:
-        raise CartError(f"Unknown {what}.")
-    return value
 
 
 def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | None:
@@ -75,17 +73,17 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
     if cart is None:
         return CartInfo(currency=currency, lines=())
     rows = db.session.execute(
-        db.select(LineItem)
-        .filter_by(cart_id=cart.id)
+        db.select(LineItem, _held(LineItem.cart_id, LineItem.variant_id).scalar_subquery())
+        .where(LineItem.cart_id == cart.id)
         .order_by(LineItem.id)
         .options(
             selectinload(LineItem.variant)
             .joinedload(Variant.product)
             .options(selectinload(Product.images), selectinload(Product.categories))
         )
-    ).scalars()
+    )
     lines = []
-    for item in rows:
+    for item, held in rows:
         variant = item.variant
         product = variant.product
         image = variant.image_src or (product.images[0].src if product.images else None)
@@ -101,7 +99,7 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
                 unit_price_cents=variant.price_cents,
                 added_price_cents=item.unit_price_cents,
                 compare_at_cents=variant.compare_at_cents,
-                available=variant.available,
+                available=variant.available_for(held or 0),
                 product_id=product.id,
                 category_ids=frozenset(category.id for category in product.categories),
                 grams=variant.grams or 0,
@@ -126,11 +124,22 @@ def _source_type(visit: Visit | None) -> str:
     return "LANDING_PAGE" if visit.landing_page_id else "DIRECT"
 
 
-def _check_stock(variant: Variant, wanted: int) -> None:
+def _held(cart_id, variant_id):
+    """The units a cart's own active stock reservation holds of a variant (one row at most:
+    unique per cart and variant); they are this cart's to buy, not someone else's."""
+    return db.select(StockReservation.quantity).where(
+        StockReservation.cart_id == cart_id, StockReservation.variant_id == variant_id,
+        StockReservation.expires_at > utcnow(),
+    )
+
+
+def _check_stock(variant: Variant, wanted: int, cart: Cart) -> None:
     product = variant.product
-    if product.status != "active" or not product.published or not variant.in_stock:
+    # Only a variant someone holds needs the look at this cart's own hold.
+    held = (db.session.execute(_held(cart.id, variant.id)).scalar() or 0) if variant.reserved else 0
+    available = variant.available_for(held)
+    if product.status != "active" or not product.published or available == 0:
         raise CartError(f"{variant.product.title} is out of stock.")
-    available = variant.available
     if available is not None and wanted > available:
         raise CartError(f"Only {available} of {variant.product.title} left in stock.")
 
@@ -140,7 +149,8 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
 
     The merchant is the one of the shopper's cart, else of their visit; a variant of another
     merchant is refused as unknown. Raises CartError for an unknown variant, a quantity that is
-    not 1..99, a line total over 99, or more than the stock. Commits.
+    not 1..99, a line total over 99, or more than is available to this cart (stock minus other
+    shoppers' active holds, ``Variant.available_for``). Commits.
     """
     variant_id = _parse_id(variant_raw, "product")
     quantity = parse_quantity(quantity_raw)
@@ -166,7 +176,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     new_quantity = quantity + (line.quantity if line else 0)
     if new_quantity > MAX_QUANTITY:
         raise CartError(f"You can buy at most {MAX_QUANTITY} of an item.")
-    _check_stock(variant, new_quantity)
+    _check_stock(variant, new_quantity, cart)
     if line is None:
         line = LineItem(cart=cart, variant_id=variant.id, quantity=quantity, unit_price_cents=variant.price_cents)
         db.session.add(line)
@@ -195,7 +205,7 @@ def update_quantity(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     line = _line_for(cart, variant_raw)
     quantity = parse_quantity(quantity_raw)
     if quantity > line.quantity:
-        _check_stock(line.variant, quantity)
+        _check_stock(line.variant, quantity, cart)
     line.quantity = quantity
     touch(cart)
     db.session.commit()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -14,8 +15,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from storefront.extensions import db
 from storefront.types import JSONType, UTCDateTime, utcnow
@@ -124,15 +128,24 @@ class Variant(db.Model):
 
     @property
     def in_stock(self) -> bool:
-        """Sellable now: tracked variants need stock > 0, untracked follow the stock-status flag."""
-        return self.stock > 0 if self.track_inventory else self.in_stock_flag
+        """Sellable now: tracked variants need a unit not held by a shopper paying
+        (``available`` > 0), untracked follow the stock-status flag."""
+        return self.available > 0 if self.track_inventory else self.in_stock_flag
 
     @property
     def available(self) -> int | None:
-        """Units that can be bought, or None when unlimited (not tracked)."""
+        """Units that can be bought: ``stock`` minus ``reserved`` (the active reservations of
+        shoppers paying now), or None when unlimited (not tracked)."""
+        return self.available_for(0)
+
+    def available_for(self, held: int) -> int | None:
+        """Units a cart that itself holds ``held`` active reserved units of this variant can
+        buy: stock minus the other carts' active reservations; None when not tracked. The one
+        availability rule: badges, add to cart, the cart's lines and Pay all read it."""
         if not self.track_inventory:
             return None if self.in_stock_flag else 0
-        return max(self.stock, 0)
+        others = max((self.reserved or 0) - held, 0)
+        return max(self.stock - others, 0)
 
     @property
     def on_sale(self) -> bool:
@@ -159,3 +172,42 @@ class Variant(db.Model):
             text = str(value)
             parts.append(f"{name}: {text}" if text.lower() in ("yes", "no") else text)
         return " / ".join(parts)
+
+
+class StockReservation(db.Model):
+    """Units of a tracked variant held for one cart while its shopper pays, until
+    ``expires_at`` (STOCK_RESERVATION_MINUTES after the last Pay click; Spree holds stock the
+    same way). One row per cart and variant; ``cart_version`` is the cart version reserved.
+
+    An expired row no longer counts anywhere; the cron job ``release_reservations`` deletes it.
+    The transitions live in ``checkout.reservations``.
+    """
+
+    __tablename__ = "stock_reservations"
+    __table_args__ = (
+        UniqueConstraint("cart_id", "variant_id"),
+        CheckConstraint("quantity > 0", name="reservation_quantity_positive"),
+        Index("ix_stock_reservations_variant_expires", "variant_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    cart_version: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Units held by every cart's active reservation, loaded with the variant in the same SELECT
+# (no query per variant on a product grid). The clock is read when the statement runs.
+Variant.reserved = column_property(
+    select(func.coalesce(func.sum(StockReservation.quantity), 0))
+    .where(
+        StockReservation.variant_id == Variant.id,
+        StockReservation.expires_at > bindparam("reservation_now", callable_=utcnow, type_=UTCDateTime()),
+    )
+    .correlate_except(StockReservation)
+    .scalar_subquery()
+)

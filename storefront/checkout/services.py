@@ -15,11 +15,12 @@ from storefront.accounts.models import Company
 from storefront.cart.lifecycle import shopper_identified
 from storefront.cart.models import Cart
 from storefront.cart.services import USABLE_STATUSES, cart_info, touch
-from storefront.catalog.models import Variant
 from storefront.checkout.fields import FIELD_NAMES, FieldResult, validate_all, validate_field
 from storefront.checkout.models import Customer, Order, OrderLine
 from storefront.checkout.promotion_usage import record_promotion_usage
+from storefront.checkout.reservations import take_reserved_stock
 from storefront.extensions import db
+from storefront.inputs import optional_int
 from storefront.landing.models import Visit
 from storefront.landing.visits import record_event
 from storefront.leads.services import capture_lead, convert_lead, record_payment_failed
@@ -90,10 +91,9 @@ def choose_shipping(cart: Cart, raw_method_id: str | None) -> None:
     Raises CheckoutError unless the id names an active method of this merchant's zone for
     the typed address.
     """
-    try:
-        method_id = int((raw_method_id or "").strip())
-    except ValueError as error:
-        raise CheckoutError("Choose a shipping method.") from error
+    method_id = optional_int(raw_method_id, 1)
+    if method_id is None:
+        raise CheckoutError("Choose a shipping method.")
     priced = price_cart(cart, cart_info(cart))
     if not any(option.method.id == method_id for option in priced.totals.shipping_options):
         raise CheckoutError("That shipping method isn't available for your address.")
@@ -111,26 +111,6 @@ def _next_order_number(company_id: int) -> str:
         .returning(Company.order_number_seq)
     ).scalar_one()
     return str(seq)
-
-
-def _take_stock(variant_id: int, quantity: int) -> bool:
-    """Decrement tracked stock by a conditional UPDATE; False when too few are left."""
-    result = db.session.execute(
-        update(Variant)
-        .where(Variant.id == variant_id, Variant.track_inventory.is_(True), Variant.stock >= quantity)
-        .values(stock=Variant.stock - quantity)
-    )
-    if result.rowcount == 1:
-        return True
-    variant = db.session.get(Variant, variant_id)
-    return variant is not None and not variant.track_inventory
-
-
-def _return_stock(variant_id: int, quantity: int) -> None:
-    db.session.execute(
-        update(Variant).where(Variant.id == variant_id, Variant.track_inventory.is_(True))
-        .values(stock=Variant.stock + quantity)
-    )
 
 
 def _customer_for(company_id: int, fields: dict) -> Customer | None:
@@ -169,8 +149,9 @@ def complete_order(
 
     Locks the cart row, so the webhook and the shopper's return can race safely; the unique
     ``orders.cart_id`` backs this up where ``FOR UPDATE`` is ignored (SQLite). Snapshots
-    lines and prices, decrements tracked stock (an order whose stock ran out between adding
-    and paying gets status REFUND_PENDING and takes no stock: payments refunds it), records
+    lines and prices, turns the stock Pay reserved into the sale (``reservations.
+    take_reserved_stock``; an order whose hold expired and whose stock went meanwhile gets
+    status REFUND_PENDING and takes no stock: payments refunds it), records
     promotion usage under row locks, creates or links the Customer by email,
     converts the Lead, marks the cart CONVERTED, sets the visit's ``converted_at`` and copies
     the attribution. An order whose paid amount differs from the cart total, or whose stock
@@ -200,17 +181,10 @@ def complete_order(
         log.warning("cart %s: paid %s %s but the total is %s %s", cart.id, amount_paid_cents, currency,
                     totals.total_cents, cart.currency)
         status = "NEEDS_REVIEW"
-    # Lock variant rows in id order so concurrent orders never deadlock. When a line has
-    # sold out meanwhile, the lines already taken go back and the payment is refunded.
-    taken: list[tuple[int, int]] = []
-    for line in sorted(info.lines, key=lambda li: li.variant_id):
-        if _take_stock(line.variant_id, line.quantity):
-            taken.append((line.variant_id, line.quantity))
-        else:
-            for variant_id, quantity in taken:
-                _return_stock(variant_id, quantity)
-            status = "REFUND_PENDING"
-            break
+    # The hold Pay took becomes the sale (variant rows locked in id order). Only when that
+    # hold expired and the stock went meanwhile is nothing taken and the payment refunded.
+    if not take_reserved_stock(cart.id, {line.variant_id: line.quantity for line in info.lines}):
+        status = "REFUND_PENDING"
     order = Order(
         company_id=cart.company_id,
         number=_next_order_number(cart.company_id),
