@@ -1,7 +1,8 @@
 """Settings from the environment, with the embedded defaults of ARCHITECTURE §1.
 
 Secrets have no production default: with ``STOREFRONT_ENV=production`` a missing
-``SECRET_KEY`` or ``IP_HASH_SECRET`` raises ``RuntimeError`` at start-up.
+``SECRET_KEY``, ``IP_HASH_SECRET`` or ``DATABASE_URL``, or Stripe settings that are not
+real keys (``stripe_problems``), raise ``RuntimeError`` at start-up.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 # The test-mode Stripe (localstripe) listens here when no STRIPE_SECRET_KEY is set.
 LOCALSTRIPE_DEFAULT_BASE = "http://127.0.0.1:8420"
+# The embedded localstripe keys: public, so anyone could sign webhooks with them.
+LOCALSTRIPE_KEYS = {"sk_test_localstripe", "pk_test_localstripe", "whsec_localstripe"}
 
 
 def _int(name: str, default: int) -> int:
@@ -29,6 +32,30 @@ def _dev_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+def stripe_problems(env) -> list[str]:
+    """What keeps ``env``'s Stripe settings from being real keys, one phrase each (empty
+    when they are). Production needs all three: STRIPE_SECRET_KEY (``sk_`` or restricted
+    ``rk_``), STRIPE_PUBLISHABLE_KEY (``pk_``) and STRIPE_WEBHOOK_SECRET (``whsec_``), none
+    of them the embedded localstripe keys, both API keys in the same mode (live or test).
+    Without the webhook secret anyone who knows the public test secret could sign events.
+    """
+    shapes = {"STRIPE_SECRET_KEY": ("sk_", "rk_"), "STRIPE_PUBLISHABLE_KEY": ("pk_",),
+              "STRIPE_WEBHOOK_SECRET": ("whsec_",)}
+    problems = []
+    for name, prefixes in shapes.items():
+        value = (env.get(name) or "").strip()
+        if not value:
+            problems.append(f"{name} is not set")
+        elif value in LOCALSTRIPE_KEYS:
+            problems.append(f"{name} is the public localstripe test key")
+        elif not value.startswith(prefixes):
+            problems.append(f"{name} does not start with {' or '.join(prefixes)}")
+    secret, publishable = env.get("STRIPE_SECRET_KEY") or "", env.get("STRIPE_PUBLISHABLE_KEY") or ""
+    if not problems and ("_live_" in secret) != ("_live_" in publishable):
+        problems.append("STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are not both live or both test keys")
+    return problems
+
+
 def load_config() -> dict:
     """Build the Flask config dict from ``os.environ``.
 
@@ -38,9 +65,10 @@ def load_config() -> dict:
     """
     production = os.environ.get("STOREFRONT_ENV") == "production"
     if production:
-        missing = [k for k in ("SECRET_KEY", "IP_HASH_SECRET", "DATABASE_URL") if not os.environ.get(k)]
-        if missing:
-            raise RuntimeError(f"production needs these settings: {', '.join(missing)}")
+        problems = [f"{k} is not set" for k in ("SECRET_KEY", "IP_HASH_SECRET", "DATABASE_URL")
+                    if not os.environ.get(k)] + stripe_problems(os.environ)
+        if problems:
+            raise RuntimeError("STOREFRONT_ENV=production refuses to start: " + "; ".join(problems) + ".")
 
     stripe_key = os.environ.get("STRIPE_SECRET_KEY", "")
     test_mode = not stripe_key or stripe_key.startswith("sk_test_")
@@ -98,4 +126,6 @@ def load_config() -> dict:
         "CART_ABANDON_MINUTES": _int("CART_ABANDON_MINUTES", 60),
         "CART_EXPIRE_DAYS": _int("CART_EXPIRE_DAYS", 30),
         "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
+        # Pay holds the cart's tracked stock this long, so no one else buys it meanwhile.
+        "STOCK_RESERVATION_MINUTES": _int("STOCK_RESERVATION_MINUTES", 10),
     }

@@ -6,6 +6,7 @@ then starts from empty tables.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -230,6 +231,33 @@ def smtp(app):
 
 
 @pytest.fixture()
+def stripe_copies(app):
+    """Stripe's retrieve API for Checkout Sessions and PaymentIntents, served locally from
+    real payloads (tests/stripe_copies.py); the SDK is pointed at it through
+    STRIPE_API_BASE, as it is at localstripe, for this test. Yields the server."""
+    from stripe_copies import StripeCopies
+
+    server = StripeCopies().start()
+    app.config["STRIPE_API_BASE"] = server.base
+    yield server
+    server.stop()
+
+
+def _let_earlier_webhooks_go(localstripe: str) -> None:
+    """localstripe sends each event a second after making it, to the webhooks registered
+    at that moment. An event from the test before (its intent's metadata names cart 1, and
+    this test's cart 1 is another cart) must not reach this test's app: wait until the
+    newest event (``created`` in whole seconds) is past that second before registering."""
+    since = int(time.time()) - 3
+    request = urllib.request.Request(f"{localstripe}/v1/events?created[gte]={since}&limit=1000",
+                                     headers={"Authorization": "Bearer sk_test_localstripe"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        newest = max((event["created"] for event in json.load(response)["data"]), default=None)
+    if newest is not None:
+        time.sleep(max(0.0, newest + 2.5 - time.time()))
+
+
+@pytest.fixture()
 def live_server(app):
     """The app served over HTTP on loopback in a thread; yields its base URL.
 
@@ -242,6 +270,7 @@ def live_server(app):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
+    _let_earlier_webhooks_go(app.config["STRIPE_API_BASE"])
     body = f"url={base}/webhooks/stripe&secret={app.config['STRIPE_WEBHOOK_SECRET']}".encode()
     urllib.request.urlopen(app.config["STRIPE_API_BASE"] + "/_config/webhooks/tests", data=body, timeout=5)
     yield base

@@ -14,6 +14,8 @@ from storefront.types import utcnow
 def send_order_confirmation(order_id: int) -> bool:
     """Email the order confirmation once; returns False when it was already sent.
 
+    A NEEDS_REVIEW order (paid, but the amount or a discount did not match) is not
+    confirmed: its email says the order is being reviewed (emails/order_review.*).
     The sent mark is claimed with a conditional UPDATE before sending and released when
     delivery fails, so a retried job never sends twice. Runs in an app context (worker.py).
     """
@@ -30,11 +32,13 @@ def send_order_confirmation(order_id: int) -> bool:
         return False
     company = db.session.get(Company, order.company_id)
     context = {"order": order, "company": company}
+    reviewing = order.status == "NEEDS_REVIEW"
+    template = "emails/order_review" if reviewing else "emails/order_confirmation"
     message = build_message(
         order.email,
-        f"{company.name}: order #{order.number} confirmed",
-        render_template("emails/order_confirmation.txt", **context),
-        render_template("emails/order_confirmation.html", **context),
+        f"{company.name}: order #{order.number} " + ("received, we're reviewing it" if reviewing else "confirmed"),
+        render_template(f"{template}.txt", **context),
+        render_template(f"{template}.html", **context),
     )
     try:
         send_email(message)

@@ -5,6 +5,8 @@ Every call that creates something carries an idempotency key.
 """
 from __future__ import annotations
 
+import time
+
 import stripe
 from flask import current_app
 
@@ -18,6 +20,18 @@ class PaymentError(Exception):
     def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
         self.code = code
+
+
+class UnknownObject(PaymentError):
+    """Stripe answered 404: it has no such object on this account (never created, or
+    created under other keys)."""
+
+
+# A webhook whose Stripe-Signature does not verify (or is too old or too far ahead).
+SignatureError = stripe.SignatureVerificationError
+
+# Stripe's own default (stripe.Webhook.DEFAULT_TOLERANCE), applied in both directions here.
+SIGNATURE_TOLERANCE_SECONDS = 300
 
 
 def client() -> stripe.StripeClient:
@@ -94,12 +108,32 @@ def confirm_with_card(intent_id: str, card_id: str) -> stripe.PaymentIntent:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
 
 
+def _retrieve_error(error: stripe.StripeError) -> PaymentError:
+    if isinstance(error, stripe.InvalidRequestError) and error.http_status == 404:
+        return UnknownObject("We couldn't find that payment.", getattr(error, "code", None))
+    return PaymentError(_shopper_message(error), getattr(error, "code", None))
+
+
 def retrieve_payment_intent(intent_id: str) -> stripe.PaymentIntent:
-    """Fetch an intent from Stripe. Raises PaymentError when Stripe fails or it is unknown."""
+    """Fetch Stripe's copy of an intent. Raises UnknownObject when Stripe has no such
+    intent, PaymentError when Stripe cannot be reached or fails."""
     try:
         return client().v1.payment_intents.retrieve(intent_id)
     except stripe.StripeError as error:
-        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+        raise _retrieve_error(error) from error
+
+
+def retrieve_checkout_session(session_id: str) -> stripe.checkout.Session:
+    """Fetch Stripe's copy of a hosted Checkout Session (``GET /v1/checkout/sessions/<id>``).
+
+    Raises UnknownObject when Stripe has no such session, PaymentError when Stripe cannot
+    be reached or fails. localstripe has no Checkout Sessions: the tests serve real
+    session payloads at the same URL.
+    """
+    try:
+        return client().v1.checkout.sessions.retrieve(session_id)
+    except stripe.StripeError as error:
+        raise _retrieve_error(error) from error
 
 
 def refund_payment(intent_id: str, amount_cents: int, order_id: int) -> str:
@@ -125,15 +159,32 @@ def failure_message(intent) -> str:
     return message or "Your card was declined. Please try another card."
 
 
-def verify_signature(payload: bytes, signature: str | None, tolerance: int | None = 300) -> None:
-    """Check the ``Stripe-Signature`` header over the raw body with STRIPE_WEBHOOK_SECRET.
+def _signed_timestamp(header: str) -> int:
+    """The header's first ``t=`` value, read exactly as ``verify_header`` read it when it
+    checked the signature (so the time checked is the time that was signed)."""
+    for item in header.split(","):
+        parts = item.split("=", 2)
+        if parts[0] == "t":
+            return int(parts[1])
+    raise SignatureError("No timestamp in the signature header", header)
 
-    Raises stripe.SignatureVerificationError when it fails.
+
+def verify_signature(payload: str, signature: str | None,
+                     tolerance: int = SIGNATURE_TOLERANCE_SECONDS, now: float | None = None) -> int:
+    """Check the ``Stripe-Signature`` header over the raw body (decoded as UTF-8) with
+    STRIPE_WEBHOOK_SECRET; returns the signed timestamp (unix seconds).
+
+    The timestamp must lie within ``tolerance`` seconds of ``now`` (default: the clock) in
+    either direction: stripe's ``verify_header`` refuses only the past, and a signature
+    dated in the future would stay replayable until that future passed.
+    Raises SignatureError when it fails.
     """
+    header = signature or ""
     stripe.WebhookSignature.verify_header(
-        payload.decode("utf-8"), signature or "", current_app.config["STRIPE_WEBHOOK_SECRET"],
-        tolerance=tolerance,
+        payload, header, current_app.config["STRIPE_WEBHOOK_SECRET"], tolerance=None
     )
-
-
-SignatureError = stripe.SignatureVerificationError
+    timestamp = _signed_timestamp(header)
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > tolerance:
+        raise SignatureError(f"Timestamp outside the tolerance zone ({timestamp})", header, payload)
+    return timestamp

@@ -1,14 +1,13 @@
 """Payment endpoints: start/confirm the payment, the shopper's return, and the webhook."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 
 from storefront.cart.models import Cart
 from storefront.cart.routes import visit_key
 from storefront.cart.services import CART_COOKIE, cart_info, current_cart
-from storefront.checkout.fields import FIELD_NAMES, LABELS, missing_required
+from storefront.checkout.fields import FIELD_NAMES, LABELS, missing_required, validate_field
+from storefront.checkout.reservations import SoldOut, reserve_cart
 from storefront.checkout.routes import checkout_limit
 from storefront.checkout.services import (
     capture_form,
@@ -20,13 +19,15 @@ from storefront.extensions import csrf, db, limiter
 from storefront.landing.models import Visit
 from storefront.landing.visits import record_event
 from storefront.payments import gateway
-from storefront.payments.webhooks import WebhookError, after_order, handle_event
+from storefront.payments.webhooks import WebhookError, after_order, receive
 from storefront.pricing.context import price_cart
 
 bp = Blueprint("payments", __name__)
 MAX_WEBHOOK_BYTES = 512 * 1024
 SOLD_OUT = ("Sorry, an item sold out while you were paying. Your payment has been refunded in full; "
             "it can take a few days to show on your statement.")
+REVIEWING = ("Your payment went through, and we're reviewing your order before we confirm it. "
+             "We'll be in touch by email.")
 
 
 def _json_error(message: str, status: int = 422, **extra):
@@ -42,8 +43,11 @@ def _json_error(message: str, status: int = 422, **extra):
 def pay():
     """Start paying for the cart. Form field ``card_id`` (test mode) confirms server-side.
 
-    Answers JSON: {status: "succeeded", redirect} | {status: "requires_action" |
-    "requires_payment_method", client_secret} | {error} with 409/422/502.
+    Answers JSON: {status: "succeeded", redirect} (plus order_status "NEEDS_REVIEW" and a
+    message when the order waits for review) | {status: "requires_action" |
+    "requires_payment_method", client_secret} | {error} with 409/422/502. Before any
+    PaymentIntent, the cart's tracked stock is held (``checkout.reservations.reserve_cart``);
+    when it cannot be, 409 {error, sold_out: [variant ids]} and nothing is charged.
     """
     cart = current_cart()
     if cart is None or not cart.lines:
@@ -57,11 +61,11 @@ def pay():
     missing = missing_required(cart.checkout_fields or {})
     if missing:
         return _json_error(
-            "Please complete: " + ", ".join(LABELS[name] for name in missing) + ".", 422, fields=missing
+            "Please complete: " + ", ".join(LABELS[name] for name in missing) + ".", 422,
+            # The message the form shows under an empty required field ("ZIP / postcode is required.").
+            fields={name: validate_field(name, "").error for name in missing},
         )
     info = cart_info(cart)
-    if info.any_short_of_stock:
-        return _json_error("Some items sold out while you were shopping. Please review your cart.", 409)
     priced = price_cart(cart, info)
     if priced.code_error:
         return _json_error(f"Your discount code can't be used: {priced.code_error} Remove it to continue.", 409)
@@ -69,6 +73,12 @@ def pay():
         return _json_error("Sorry, we don't ship to this address yet. Please use another address.", 409)
     if not priced.totals.ready_to_pay:
         return _json_error("Please choose a shipping method.", 422)
+    try:
+        # Hold the stock before any PaymentIntent exists: a shopper who cannot have it is
+        # told which item sold out, and is never charged and refunded.
+        reserve_cart(cart)
+    except SoldOut as error:
+        return _json_error(str(error), 409, sold_out=[shortage.variant_id for shortage in error.shortages])
     try:
         intent = gateway.ensure_payment_intent(cart, priced.totals.total_cents)
     except gateway.PaymentError as error:
@@ -89,6 +99,10 @@ def pay():
         order = _complete(intent)
         if order.status in ("REFUND_PENDING", "REFUNDED"):
             return _json_error(SOLD_OUT, 409)
+        if order.status == "NEEDS_REVIEW":
+            # Paid, but the amount or a discount did not match: not confirmed until reviewed.
+            return jsonify(status="succeeded", order_status="NEEDS_REVIEW", message=REVIEWING,
+                           redirect=url_for("checkout.order", token=order.token))
         return jsonify(status="succeeded", redirect=url_for("checkout.order", token=order.token))
     return jsonify(status=intent.status, client_secret=intent.client_secret, payment_intent=intent.id)
 
@@ -148,18 +162,18 @@ def _order_for_intent(intent_id: str):
 @bp.post("/webhooks/stripe")
 @csrf.exempt
 def stripe_webhook():
-    """Verify the signature on the raw body (400 if it fails), record the event id (200 at
-    once for a replay), then apply the transition."""
+    """Verify the signature on the raw body, record the event id (200 at once for a
+    replay), re-fetch the object from Stripe, then apply the transition (webhooks.receive).
+    400 for a bad signature or an unusable event; 503 when Stripe cannot be reached, so
+    Stripe retries."""
     payload = request.get_data(cache=False)
     if len(payload) > MAX_WEBHOOK_BYTES:
         return jsonify(error="payload too large"), 413
     try:
-        gateway.verify_signature(payload, request.headers.get("Stripe-Signature"))
-        event = json.loads(payload)
-    except (gateway.SignatureError, ValueError, UnicodeDecodeError):
-        return jsonify(error="invalid signature or payload"), 400
-    try:
-        outcome = handle_event(event)
+        outcome = receive(payload, request.headers.get("Stripe-Signature"))
     except WebhookError as error:
         return jsonify(error=str(error)), 400
+    except gateway.PaymentError:
+        current_app.logger.exception("Stripe webhook: Stripe could not be reached; answered 503")
+        return jsonify(error="the payment service could not be reached; retry later"), 503
     return jsonify(received=True, outcome=outcome)

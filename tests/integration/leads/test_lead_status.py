@@ -147,7 +147,10 @@ def test_capture_fills_snapshot_value_and_timeline(app, db, company):
     assert lead.engagement_score < 0.7 and lead.estimated_value_cents == 1200
 
 
-def test_payment_failure_from_the_webhook_reaches_the_timeline(db, company, lead):
+def test_payment_failure_from_the_webhook_reaches_the_timeline(db, company, lead, stripe_copies):
+    from stripe_copies import real_object
+
+    from storefront.payments.payloads import EventRef
     from storefront.payments.webhooks import on_payment_intent_failed
 
     cart = Cart(token="failing".ljust(43, "x"), company_id=company.id, currency="USD")
@@ -155,13 +158,15 @@ def test_payment_failure_from_the_webhook_reaches_the_timeline(db, company, lead
     db.session.flush()
     lead.cart_id = cart.id
     db.session.commit()
+    # Stripe's copy of the declined intent (the real payload), read back by the handler.
+    intent = stripe_copies.put(real_object("event.payment_intent.payment_failed.json",
+                                           metadata={"cart_id": str(cart.id)}))
 
-    on_payment_intent_failed({"metadata": {"cart_id": str(cart.id)}, "last_payment_error": {
-        "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}})
+    on_payment_intent_failed(EventRef("evt_failed", "payment_intent.payment_failed", intent["id"]))
 
     (failed,) = activities(db, lead, "PAYMENT_FAILED")
-    assert failed.payload == {"code": "card_declined", "decline_code": "insufficient_funds",
-                              "message": "Your card has insufficient funds."}
+    assert failed.payload == {"code": "card_declined", "decline_code": "generic_decline",
+                              "message": "Your card was declined."}
     assert lead.last_activity_at is not None
     assert record_payment_failed(999_999) is False
 
