@@ -1,6 +1,7 @@
 /* storefront checkout: mounts Stripe's Card Element and pays. With localstripe (test mode)
    the card is tokenised and confirmed by our server; with real Stripe, confirmCardPayment
-   confirms in the browser. Without JavaScript the form just saves the details. */
+   confirms in the browser. A refusal that names fields marks them, focuses the first and
+   announces it. Without JavaScript the form just saves the details. */
 (function () {
   "use strict";
   /* localstripe's fake Stripe.js declares a global `class Element`, which shadows the DOM's
@@ -26,12 +27,47 @@
     if (label) label.textContent = label.dataset.payText;
     var button = document.getElementById("pay-button");
     var errors = document.getElementById("payment-errors");
+    var live = document.getElementById("cart-status");  /* the page's role=status region */
 
+    function ready() { button.disabled = false; button.removeAttribute("aria-busy"); }
     function fail(message) {
       errors.textContent = message || "The payment failed. Please try again.";
       errors.hidden = false;
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
+      ready();
+    }
+    /* A refusal naming fields ({name: message}): mark each one as the server's field template
+       does (components/_checkout_field.html), so both paths look and read the same. Fixing a
+       field fires its htmx capture, whose answer replaces the whole .field, mark included. */
+    function refuse(fields) {
+      var first = null, said = [];
+      Array.prototype.forEach.call(form.elements, function (input) {
+        var name = input.name, box = document.getElementById("field-" + name);
+        if (!box || typeof fields[name] !== "string") return;
+        var id = "error-" + name, note = document.getElementById(id), ok = box.querySelector(".field-ok");
+        if (ok) ok.remove();
+        if (!note) {
+          note = document.createElement("p");
+          note.className = "field-error";
+          note.id = id;
+          box.appendChild(note);
+        }
+        note.textContent = fields[name];
+        box.classList.remove("is-valid");
+        box.classList.add("is-invalid");
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", id);
+        said.push(fields[name]);
+        first = first || input;
+      });
+      if (!first) return false;
+      ready();
+      first.focus({preventScroll: true});
+      first.scrollIntoView({block: "center"});  /* clear of the sticky header */
+      if (live) {  /* emptied first, so the same refusal twice is announced twice */
+        live.textContent = "";
+        setTimeout(function () { live.textContent = said.join(" "); }, 100);
+      }
+      return true;
     }
     function value(name) { var el = form.elements[name]; return el ? el.value : ""; }
     function finish(intentId) {
@@ -55,6 +91,7 @@
           headers: {"Accept": "application/json", "X-CSRFToken": value("csrf_token")}
         });
         var body = await response.json().catch(function () { return {error: "The payment service did not answer. Please try again."}; });
+        if (body.fields && refuse(body.fields)) return;
         if (body.error) return fail(body.error);
         if (body.status === "succeeded") { window.location.assign(body.redirect); return; }
         var result = local
