@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FLASK := $(BIN)/flask --app storefront
+# The app comes from .flaskenv (FLASK_APP=storefront).
+FLASK := $(BIN)/flask
 STAMP := $(VENV)/.installed-stamp
 # axe-core (npm) for the browser tests' accessibility checks, pinned.
 AXE_VERSION := 4.14.1

@@ -1,6 +1,7 @@
 """Flask commands: ``flask demo seed``, ``flask catalog import``, ``flask run-demo``."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -92,9 +93,19 @@ def tax_import(path, company_slug):
     click.echo(f"imported {count} tax rates for {company_slug}")
 
 
-def _wait_for(url: str, seconds: float = 15) -> bool:
+# Ctrl-C, kill and a closing terminal all stop the demo the same way.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# gunicorn 27's control socket (for ``gunicornc``) runs in a thread of the master; a stop can
+# leave that master deadlocked and still holding the port (gunicorn #3529). The demo does
+# not use gunicornc.
+GUNICORN_WEB = ["-m", "gunicorn", "--no-control-socket", "--threads", "4", "--access-logfile", "-"]
+
+
+def _wait_for(url: str, seconds: float = 15, stopping=lambda: False) -> bool:
+    """Poll ``url`` until it answers (any HTTP status): True, or False after ``seconds`` or
+    as soon as ``stopping()`` is true."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping():
         try:
             urllib.request.urlopen(url, timeout=1)
             return True
@@ -105,60 +116,89 @@ def _wait_for(url: str, seconds: float = 15) -> bool:
     return False
 
 
+def _start(args: list[str], env: dict) -> subprocess.Popen:
+    """Start ``python args`` as the leader of a process group of its own.
+
+    A terminal's Ctrl-C then reaches run-demo alone, which stops each child exactly once,
+    and the group kill of ``_stop_children`` also reaches a child's own children (gunicorn
+    workers, RQ work horses).
+    """
+    return subprocess.Popen([sys.executable, *args], env=env, process_group=0)
+
+
+def _stop_children(children: list[subprocess.Popen], grace: float = 10.0) -> None:
+    """Stop each child (the last started first) as a terminal's Ctrl-C would, with SIGINT
+    (gunicorn's quick shutdown; RQ's warm shutdown), wait up to ``grace`` seconds in all,
+    then SIGKILL whatever is left in each child's process group; returns when every child
+    has been reaped."""
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            click.echo(f"pid {child.pid} still running {grace:g} s after SIGINT: killed", err=True)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+
+
 @click.command("run-demo")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def run_demo(host, port):
-    """Start web, worker and localstripe together; Ctrl-C stops them all."""
+@click.option("--workers", default=2, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+def run_demo(host, port, workers):
+    """Start web, worker and localstripe together; Ctrl-C stops them all.
+
+    Exits 0 when stopped by SIGINT, SIGTERM or SIGHUP, and 1 when a process stopped on its
+    own (its siblings are then stopped too).
+    """
     from storefront.queue import redis_connection
 
+    requested: list[int] = []
+
+    def request_stop(signum, _frame):
+        # Only note it: an exception raised here (KeyboardInterrupt) could land inside Popen
+        # or inside the stop itself and leave a child running.
+        requested.append(signum)
+
+    for signum in _STOP_SIGNALS:
+        if signum != signal.SIGHUP or signal.getsignal(signum) is not signal.SIG_IGN:  # nohup
+            signal.signal(signum, request_stop)
     config = current_app.config
     env = dict(os.environ)
     children: list[subprocess.Popen] = []
-    if config["STRIPE_LOCAL"]:
-        ls_port = int(config["STRIPE_API_BASE"].rsplit(":", 1)[1])
-        children.append(subprocess.Popen([sys.executable, "-m", "storefront.payments.localstripe_server", str(ls_port)]))
-        if _wait_for(config["STRIPE_API_BASE"] + "/js.stripe.com/v3/"):
-            body = f"url=http://{host}:{port}/webhooks/stripe&secret={config['STRIPE_WEBHOOK_SECRET']}".encode()
-            urllib.request.urlopen(config["STRIPE_API_BASE"] + "/_config/webhooks/storefront", data=body, timeout=5)
-            click.echo(f"localstripe (test mode) on {config['STRIPE_API_BASE']}")
-        else:
-            click.echo("localstripe did not start: payments will fail", err=True)
-    if redis_connection() is not None:
-        children.append(subprocess.Popen([sys.executable, "worker.py"], env=env))
-        click.echo("worker started on Redis " + config["REDIS_URL"])
-        # The periodic jobs of storefront/cron.py: RQ's cron scheduler is a process of its own.
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "rq.cli", "cron", "storefront.cron", "--url", config["REDIS_URL"]], env=env))
-        click.echo("cron scheduler started (storefront/cron.py)")
-    else:
-        click.echo("no Redis answers: jobs run in-process in the web server")
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"{host}:{port}",
-         "--access-logfile", "-", "storefront.wsgi:app"], env=env)
-    children.append(web)
-    _wait_for(f"http://{host}:{port}/healthz")
-    click.echo(f"\n  Storefront is running: http://{host}:{port}/lp/summer-sale\n  Press Ctrl-C to stop.\n")
-
-    def stop(*_):
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        click.echo("a process stopped; shutting down", err=True)
-    except KeyboardInterrupt:
-        pass
-    stop()
+        if config["STRIPE_LOCAL"]:
+            ls_port = int(config["STRIPE_API_BASE"].rsplit(":", 1)[1])
+            children.append(_start(["-m", "storefront.payments.localstripe_server", str(ls_port)], env))
+        if redis_connection() is not None:
+            children.append(_start(["worker.py"], env))
+            click.echo("worker started on Redis " + config["REDIS_URL"])
+            # The periodic jobs of storefront/cron.py: RQ's cron scheduler is a process of its own.
+            children.append(_start(["-m", "rq.cli", "cron", "storefront.cron", "--url", config["REDIS_URL"]], env))
+            click.echo("cron scheduler started (storefront/cron.py)")
+        else:
+            click.echo("no Redis answers: jobs run in-process in the web server")
+        children.append(_start([*GUNICORN_WEB, "-w", str(workers), "-b", f"{host}:{port}", "storefront.wsgi:app"], env))
+        if config["STRIPE_LOCAL"]:
+            if _wait_for(config["STRIPE_API_BASE"] + "/js.stripe.com/v3/", stopping=lambda: requested):
+                body = f"url=http://{host}:{port}/webhooks/stripe&secret={config['STRIPE_WEBHOOK_SECRET']}".encode()
+                urllib.request.urlopen(config["STRIPE_API_BASE"] + "/_config/webhooks/storefront", data=body, timeout=5)
+                click.echo(f"localstripe (test mode) on {config['STRIPE_API_BASE']}")
+            elif not requested:
+                click.echo("localstripe did not start: payments will fail", err=True)
+        if _wait_for(f"http://{host}:{port}/healthz", stopping=lambda: requested):
+            click.echo(f"\n  Storefront is running: http://{host}:{port}/lp/summer-sale\n  Press Ctrl-C to stop.\n")
+        while not requested and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        _stop_children(children)
+    if not requested:
+        click.echo("a process stopped; the others were stopped too", err=True)
+        sys.exit(1)
 
 
 def register_cli(app: Flask) -> None:

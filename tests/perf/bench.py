@@ -129,7 +129,8 @@ def _on_term(_signum, _frame):
 
 def gunicorn(app_spec: str, chdir: Path, port: int, env: dict, log_path: Path) -> str:
     """Serve ``app_spec`` with 2 sync workers on 127.0.0.1:``port``; returns the base URL."""
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "sync",
+    # --no-control-socket: gunicorn 27's control-socket thread can deadlock the master on stop.
+    cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(WORKERS), "--worker-class", "sync",
            "--bind", f"127.0.0.1:{port}", "--chdir", str(chdir), "--log-level", "warning",
            app_spec]
     proc = start(cmd, env, log_path)
