@@ -9,14 +9,7 @@ from storefront.catalog.models import (  # noqa: F401
     Variant,
 )
 from storefront.checkout.models import Customer, Order, OrderLine  # noqa: F401
-from storefront.landing.models import (  # noqa: F401
-    LandingPage,
-    LandingPageProduct,
-    Section,
-    SlugRedirect,
-    Visit,
-    VisitEvent,
-)
+from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect  # noqa: F401
 from storefront.leads.models import (  # noqa: F401
     AbandonmentAnalysis,
     FieldEvent,
@@ -33,3 +26,4 @@ from storefront.pricing.models import (  # noqa: F401
     ShippingZone,
     TaxRate,
 )
+from storefront.visits.models import Visit, VisitEvent  # noqa: F401

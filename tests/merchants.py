@@ -23,10 +23,11 @@ from storefront.accounts.models import Company
 from storefront.cart.models import Cart, LineItem, SavedCartItem
 from storefront.catalog.models import Category, ProductImage
 from storefront.checkout.models import Customer
-from storefront.landing.models import LandingPageProduct, Section, SlugRedirect, Visit, VisitEvent
+from storefront.landing.models import LandingPageProduct, Section, SlugRedirect
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.pricing.models import PromotionCode, PromotionUsage, TaxRate
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit, VisitEvent
 
 PASSWORD = "correct horse battery"
 

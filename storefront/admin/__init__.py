@@ -4,20 +4,20 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_login import current_user
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+# (endpoint, label) of the admin's top navigation, in the order shown.
+NAV: tuple[tuple[str, str], ...] = (
+    ("admin.home", "Home"), ("admin.carts", "Carts"), ("admin.leads", "Leads"), ("admin.offers", "Offers"),
+    ("admin.pages", "Pages"), ("admin.products", "Products"), ("admin.promotions", "Promotions"),
+    ("admin.shipping", "Shipping & tax"),
+)
 
-# (endpoint, label) of the admin's top navigation; screens add themselves here.
-NAV: list[tuple[str, str]] = [("admin.home", "Home")]
 
-
-@bp.context_processor
 def _admin_context() -> dict:
     # current_user only in admin templates, so shopper pages never load a user or touch the
     # session cookie for Flask-Login's session protection.
     return {"admin_nav": NAV, "current_user": current_user}
 
 
-@bp.after_request
 def _private(response):
     # Admin pages show personal data (leads, orders, carts): never kept by a browser's
     # history cache or a shared proxy. The theme preview's stylesheet (content-addressed,
@@ -28,18 +28,29 @@ def _private(response):
 
 
 def register_admin(app: Flask) -> None:
-    """Import the screens (they add routes to ``bp``) and register the blueprint."""
-    from storefront.admin import (  # noqa: F401
+    """Add every screen's routes to ``bp`` and register it on ``app``."""
+    from storefront.admin import (
         auth,
         carts,
         home,
+        lead_detail,
         leads,
         offers,
+        page_sections,
         pages,
+        product_import,
         products,
         promotions,
         shipping,
+        tax,
         themes,
     )
 
+    # A blueprint per app: one that was registered once takes no more routes.
+    bp = Blueprint("admin", __name__, url_prefix="/admin")
+    bp.context_processor(_admin_context)
+    bp.after_request(_private)
+    for screen in (auth, home, carts, leads, lead_detail, offers, pages, page_sections, products,
+                   product_import, promotions, shipping, tax, themes):
+        screen.routes.register(bp)
     app.register_blueprint(bp)

@@ -1,26 +1,21 @@
 """Sign in and out. Rate-limited per IP and per account; the session is rotated on login."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from storefront.accounts.services import authenticate, end_sessions
 from storefront.accounts.throttle import hit as throttle_hit
 from storefront.accounts.throttle import shared_store_up
-from storefront.admin import bp
-from storefront.extensions import limiter
+from storefront.limits import per_ip_and_account
+from storefront.routing import Routes
 from storefront.types import new_token
+
+routes = Routes()
 
 FAILED = "Email or password is incorrect."
 
 
-def login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
-
-
-def account_key() -> str:
-    """Rate-limit key per account, from the submitted email (whether or not it exists)."""
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,9 +25,8 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.home")
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
-@limiter.limit(login_limit, key_func=account_key, methods=["POST"])
+@routes.route("/login", methods=["GET", "POST"])
+@per_ip_and_account("RATELIMIT_LOGIN", methods=["POST"])
 def login():
     """The sign-in form; POST checks the credentials and starts a fresh session."""
     if current_user.is_authenticated:
@@ -53,7 +47,7 @@ def login():
     return render_template("admin/login.html", error=None, email="")
 
 
-@bp.post("/logout")
+@routes.post("/logout")
 @login_required
 def logout():
     """Sign out everywhere this session was valid, and clear the cookie session."""

@@ -11,7 +11,6 @@ from flask import request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import NAV, bp
 from storefront.cart.admin_services import (
     SORTS,
     STATUS_FILTERS,
@@ -20,19 +19,20 @@ from storefront.cart.admin_services import (
     search_carts,
 )
 from storefront.cart.models import Cart
+from storefront.dates import local_stamp, merchant_zone
 from storefront.htmx import render
-from storefront.pricing.form_values import local_text, merchant_zone
+from storefront.routing import Routes
 
-NAV.append(("admin.carts", "Carts"))
+routes = Routes()
 
 
 def _context(**extra) -> dict:
     company = current_user.company
     zone = merchant_zone(company.timezone)
-    return {"company": company, "when": lambda moment: local_text(moment, zone), **extra}
+    return {"company": company, "when": lambda moment: local_stamp(moment, zone), **extra}
 
 
-@bp.get("/carts")
+@routes.get("/carts")
 @login_required
 def carts():
     """The cart list; a GET form (status, landing_page, campaign, sort, dir, page). htmx
@@ -47,7 +47,7 @@ def carts():
         page_url=lambda n: link(page=n)))
 
 
-@bp.get("/carts/<int:cart_id>")
+@routes.get("/carts/<int:cart_id>")
 @login_required
 def cart(cart_id: int):
     """One cart: lines, totals, visit and attribution, and its order when converted."""

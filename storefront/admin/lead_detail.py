@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import bp
+from storefront.dates import merchant_zone
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.leads.admin_detail import (
@@ -22,10 +22,13 @@ from storefront.leads.admin_detail import (
     lead_detail,
     set_status,
 )
-from storefront.leads.admin_services import label, zone
+from storefront.leads.admin_services import label
 from storefront.leads.erasure import EraseError, can_erase, erase_lead
 from storefront.leads.models import Lead
 from storefront.leads.status import LeadStatusError
+from storefront.routing import Routes
+
+routes = Routes()
 
 DETAIL = "admin/leads/detail.html"
 ERASE = "admin/leads/erase.html"
@@ -35,19 +38,19 @@ def _detail(lead: Lead, block: str = "detail", status: int = 200, note_body: str
             note_error: str | None = None, status_error: str | None = None):
     company = current_user.company
     return render(DETAIL, block, status=status, info=lead_detail(lead), lead=lead, company=company,
-                  tz=zone(company.timezone), label=label, field_label=field_label,
+                  tz=merchant_zone(company.timezone), label=label, field_label=field_label,
                   max_note=MAX_NOTE, note_body=note_body, note_error=note_error,
                   status_error=status_error, may_erase=can_erase(current_user))
 
 
-@bp.get("/leads/<int:lead_id>")
+@routes.get("/leads/<int:lead_id>")
 @login_required
 def lead(lead_id: int):
     """The lead's page."""
     return _detail(get_or_404(Lead, lead_id))
 
 
-@bp.post("/leads/<int:lead_id>/notes")
+@routes.post("/leads/<int:lead_id>/notes")
 @login_required
 @multiline("body")
 def lead_note(lead_id: int):
@@ -66,7 +69,7 @@ def lead_note(lead_id: int):
     return redirect(url_for("admin.lead", lead_id=found.id, _anchor="notes"), code=303)
 
 
-@bp.post("/leads/<int:lead_id>/status")
+@routes.post("/leads/<int:lead_id>/status")
 @login_required
 def lead_status(lead_id: int):
     """Move the lead to ``status``; only the lifecycle's allowed moves are accepted (422)."""
@@ -84,7 +87,7 @@ def lead_status(lead_id: int):
     return redirect(url_for("admin.lead", lead_id=found.id), code=303)
 
 
-@bp.route("/leads/<int:lead_id>/erase", methods=["GET", "POST"])
+@routes.route("/leads/<int:lead_id>/erase", methods=["GET", "POST"])
 @login_required
 def lead_erase(lead_id: int):
     """Erase the lead's personal data (owners only). GET, or a POST without ``confirmed``

@@ -13,7 +13,7 @@ from flask import Response, flash, redirect, request, stream_with_context, url_f
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from storefront.admin import NAV, bp
+from storefront.dates import merchant_zone
 from storefront.htmx import render, toast, wants_fragment
 from storefront.leads.admin_detail import field_label
 from storefront.leads.admin_services import (
@@ -28,11 +28,11 @@ from storefront.leads.admin_services import (
     label,
     parse_lead_ids,
     search_leads,
-    zone,
 )
 from storefront.leads.export import csv_rows
+from storefront.routing import Routes
 
-NAV.append(("admin.leads", "Leads"))
+routes = Routes()
 
 LIST = "admin/leads/list.html"
 # Users may set these by hand; CONVERTED is the system's (an order placed).
@@ -47,13 +47,13 @@ def _list(query: LeadQuery, status: int = 200, bulk_error: str | None = None,
     if page.errors and status == 200:
         status = 422
     return render(LIST, "results", status=status, page=page, company=company,
-                  tz=zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
+                  tz=merchant_zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
                   sources=SOURCES, reasons=REASONS, sorts=SORTS, label=label,
                   field_label=field_label, bulk_error=bulk_error, selected=set(selected or ()),
                   bulk_status=bulk_status, notice=notice, notice_level=notice_level)
 
 
-@bp.get("/leads")
+@routes.get("/leads")
 @login_required
 def leads():
     """The leads list. A GET form: q, status, source, page_id, campaign, from, to,
@@ -62,14 +62,14 @@ def leads():
     return _list(LeadQuery.from_args(request.args))
 
 
-@bp.get("/leads/export.csv")
+@routes.get("/leads/export.csv")
 @login_required
 def leads_export():
     """The filtered list as CSV, streamed in batches (memory stays flat at any size)."""
     company = current_user.company
     statement = export_statement(LeadQuery.from_args(request.args), company)
-    stamp = datetime.now(zone(company.timezone)).strftime("%Y%m%d-%H%M")
-    rows = stream_with_context(csv_rows(statement, company.currency, zone(company.timezone)))
+    stamp = datetime.now(merchant_zone(company.timezone)).strftime("%Y%m%d-%H%M")
+    rows = stream_with_context(csv_rows(statement, company.currency, merchant_zone(company.timezone)))
     return Response(rows, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="leads-{company.slug}-{stamp}.csv"',
         "Cache-Control": "no-store",
@@ -82,7 +82,7 @@ def _query_from_form() -> LeadQuery:
     return LeadQuery.from_args(MultiDict(parse_qsl(request.form.get("query", "")[:2000])))
 
 
-@bp.post("/leads/bulk-status")
+@routes.post("/leads/bulk-status")
 @login_required
 def leads_bulk_status():
     """Set the status of the checked leads (``lead_id``, many) to ``status``. Reports how many
@@ -115,6 +115,3 @@ def leads_bulk_status():
     flash(message, level)
     return redirect(url_for("admin.leads", **query.args()), code=303)
 
-
-# The detail screen registers its routes on import; admin/__init__ imports only this module.
-from storefront.admin import lead_detail  # noqa: E402,F401

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from storefront.admin import NAV, bp
 from storefront.htmx import render, toast, wants_fragment
 from storefront.landing.offers import (
     MAX_HEADLINE,
@@ -19,8 +18,9 @@ from storefront.landing.offers import (
     save_exit_offer,
 )
 from storefront.pricing.form_values import FormError, percent_text
+from storefront.routing import Routes
 
-NAV.append(("admin.offers", "Offers"))
+routes = Routes()
 
 PAGE = "admin/offers/page.html"
 
@@ -35,7 +35,7 @@ def _page(values: dict, errors: dict, status: int = 200):
     return response
 
 
-@bp.route("/offers", methods=["GET", "POST"])
+@routes.route("/offers", methods=["GET", "POST"])
 @login_required
 def offers():
     """The exit-intent offer form; POST saves it (422 with what was typed on errors)."""

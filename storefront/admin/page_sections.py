@@ -14,9 +14,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import bp
 from storefront.admin.pages import EDIT, edit_context, when
 from storefront.catalog.models import Product
+from storefront.dates import merchant_zone
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.landing import builder
@@ -29,9 +29,11 @@ from storefront.landing.sections import (
     Context,
     SectionInvalid,
     form_values,
-    merchant_zone,
 )
+from storefront.routing import Routes
 from storefront.types import utcnow
+
+routes = Routes()
 
 SECTION = "admin/pages/section.html"
 
@@ -87,7 +89,7 @@ def _back_to_page(page, message: str, level: str = "success"):
 # ----------------------------------------------------------------------------- sections
 
 
-@bp.post("/pages/<int:page_id>/sections")
+@routes.post("/pages/<int:page_id>/sections")
 @login_required
 def pages_section_add(page_id: int):
     """Add a section of the chosen ``type`` at the end of the page."""
@@ -106,7 +108,7 @@ def pages_section_add(page_id: int):
     return redirect(url_for("admin.pages_section", page_id=page.id, section_id=section.id), code=303)
 
 
-@bp.get("/pages/<int:page_id>/sections/<int:section_id>")
+@routes.get("/pages/<int:page_id>/sections/<int:section_id>")
 @login_required
 def pages_section(page_id: int, section_id: int):
     """A section's settings form (and, for a product grid, its products and the search)."""
@@ -114,7 +116,7 @@ def pages_section(page_id: int, section_id: int):
     return render(SECTION, "section_form", **_section_context(page, section))
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>")
 @login_required
 @multiline("subheading", "html", "quote", "answer")
 def pages_section_save(page_id: int, section_id: int):
@@ -134,7 +136,7 @@ def pages_section_save(page_id: int, section_id: int):
     return redirect(url_for("admin.pages_section", page_id=page.id, section_id=section.id), code=303)
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>/delete")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>/delete")
 @login_required
 def pages_section_delete(page_id: int, section_id: int):
     """Remove a section (asked to confirm first) and the products in it."""
@@ -147,7 +149,7 @@ def pages_section_delete(page_id: int, section_id: int):
     return _back_to_page(page, message)
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>/move")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>/move")
 @login_required
 def pages_section_move(page_id: int, section_id: int):
     """Move a section one place ``direction`` = up or down."""
@@ -196,7 +198,7 @@ def _products_done(page, section, message: str, level: str = "success", status: 
     return redirect(target + "#products", code=303)
 
 
-@bp.get("/pages/<int:page_id>/sections/<int:section_id>/products/search")
+@routes.get("/pages/<int:page_id>/sections/<int:section_id>/products/search")
 @login_required
 def pages_product_search(page_id: int, section_id: int):
     """Active search over the catalogue (``q``): the results for htmx, else the whole
@@ -205,7 +207,7 @@ def pages_product_search(page_id: int, section_id: int):
     return render(SECTION, "search_results", **_section_context(page, section))
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>/products")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>/products")
 @login_required
 def pages_product_add(page_id: int, section_id: int):
     """Add the catalogue product ``product_id`` to the grid (another merchant's: 404)."""
@@ -219,7 +221,7 @@ def pages_product_add(page_id: int, section_id: int):
     return _products_done(page, section, message, oob_result=product, focus=("search", None))
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/delete")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/delete")
 @login_required
 def pages_product_delete(page_id: int, section_id: int, item_id: int):
     """Take a product off the grid (it stays in the catalogue)."""
@@ -230,7 +232,7 @@ def pages_product_delete(page_id: int, section_id: int, item_id: int):
     return _products_done(page, section, f"“{product.title}” removed from the grid.", oob_result=product)
 
 
-@bp.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/move")
+@routes.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/move")
 @login_required
 def pages_product_move(page_id: int, section_id: int, item_id: int):
     """Move a grid product one place ``direction`` = up or down."""

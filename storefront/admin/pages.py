@@ -9,16 +9,17 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import NAV, bp
+from storefront.dates import local_text
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.landing import builder
 from storefront.landing.models import LandingPage
-from storefront.landing.sections import TYPES, Context, local_text, summary
+from storefront.landing.sections import TYPES, Context, summary
 from storefront.landing.services import load_sections
+from storefront.routing import Routes
 from storefront.types import utcnow
 
-NAV.append(("admin.pages", "Pages"))
+routes = Routes()
 
 EDIT = "admin/pages/edit.html"
 FILTERS = (("", "All"), ("published", "Published"), ("draft", "Drafts"), ("archived", "Archived"))
@@ -72,7 +73,7 @@ def _head_and(block: str, page: LandingPage, status: int = 200, **extra):
     return response
 
 
-@bp.get("/pages")
+@routes.get("/pages")
 @login_required
 def pages():
     """The merchant's pages with status, address and last update; ``?status=`` filters."""
@@ -82,7 +83,7 @@ def pages():
                   current=status, filters=FILTERS, when=when)
 
 
-@bp.route("/pages/new", methods=["GET", "POST"])
+@routes.route("/pages/new", methods=["GET", "POST"])
 @login_required
 @multiline("meta_description")
 def pages_new():
@@ -97,7 +98,7 @@ def pages_new():
     return _to_edit(page, f"Page “{page.title}” created as a draft. Add its sections below.")
 
 
-@bp.get("/pages/<int:page_id>")
+@routes.get("/pages/<int:page_id>")
 @login_required
 def pages_edit(page_id: int):
     """The page editor: details, status and sections."""
@@ -105,7 +106,7 @@ def pages_edit(page_id: int):
     return render(EDIT, "builder", **edit_context(page))
 
 
-@bp.post("/pages/<int:page_id>")
+@routes.post("/pages/<int:page_id>")
 @login_required
 @multiline("meta_description")
 def pages_update(page_id: int):
@@ -127,7 +128,7 @@ def pages_update(page_id: int):
     return _to_edit(page, message)
 
 
-@bp.post("/pages/<int:page_id>/duplicate")
+@routes.post("/pages/<int:page_id>/duplicate")
 @login_required
 def pages_duplicate(page_id: int):
     """A draft copy of the page, opened in the editor."""
@@ -144,7 +145,7 @@ STATUS_MESSAGES = {
 }
 
 
-@bp.post("/pages/<int:page_id>/status")
+@routes.post("/pages/<int:page_id>/status")
 @login_required
 def pages_status(page_id: int):
     """Publish, unpublish (back to draft), archive or restore, from ``status`` in the form."""
@@ -167,7 +168,7 @@ def pages_status(page_id: int):
     return _to_edit(page, message)
 
 
-@bp.get("/pages/<int:page_id>/preview")
+@routes.get("/pages/<int:page_id>/preview")
 @login_required
 def pages_preview(page_id: int):
     """Open the private preview, creating its link on first use."""
@@ -176,7 +177,7 @@ def pages_preview(page_id: int):
     return redirect(url_for("landing.preview", token=token), code=303)
 
 
-@bp.post("/pages/<int:page_id>/preview/reset")
+@routes.post("/pages/<int:page_id>/preview/reset")
 @login_required
 def pages_preview_reset(page_id: int):
     """A new private preview link; the old one stops working."""
@@ -188,4 +189,3 @@ def pages_preview_reset(page_id: int):
     return _to_edit(page, message)
 
 
-from storefront.admin import page_sections  # noqa: E402,F401  (sections and products routes)

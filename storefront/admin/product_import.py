@@ -32,11 +32,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from storefront.accounts.scoping import current_company_id
-from storefront.admin import bp
 from storefront.catalog.admin_import import preview_import, run_import
 from storefront.catalog.importers import FORMATS, MAX_FILE_BYTES, CatalogImportError
 from storefront.htmx import render, toast, wants_fragment
+from storefront.routing import Routes
 from storefront.types import new_token
+
+routes = Routes()
 
 UPLOAD = "admin/products/import.html"
 UPLOAD_TTL = 3600  # seconds a previewed upload waits for its confirmation
@@ -47,7 +49,7 @@ FORMAT_NAMES = {"": "Detect from the file", "woocommerce": "WooCommerce", "shopi
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_token() makes: 32 bytes, URL-safe base64
 
 
-@bp.url_value_preprocessor
+@routes.url_value_preprocessor
 def _limit_upload(endpoint: str | None, _values: dict | None) -> None:
     # Runs before every before_request function, so before CSRFProtect parses the form:
     # the limit must be set before anything reads the body. Only the upload gets one.
@@ -55,7 +57,7 @@ def _limit_upload(endpoint: str | None, _values: dict | None) -> None:
         request.max_content_length = REQUEST_LIMIT
 
 
-@bp.errorhandler(RequestEntityTooLarge)
+@routes.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc):
     """413 with a page that says what to do: the upload form again, with the limit."""
     limit = f"{MAX_FILE_BYTES // 1048576} MB"
@@ -70,7 +72,7 @@ def _too_large(_exc):
     return response
 
 
-@bp.route("/products/import", methods=["GET", "POST"])
+@routes.route("/products/import", methods=["GET", "POST"])
 @login_required
 def product_import():
     """The upload form; POST stores the file, dry-runs it and shows the preview (303 to it)."""
@@ -104,7 +106,7 @@ def product_import():
     return redirect(url_for("admin.product_import_preview", token=token), code=303)
 
 
-@bp.get("/products/import/<token>")
+@routes.get("/products/import/<token>")
 @login_required
 def product_import_preview(token: str):
     """The dry run's report for a staged upload, with the button that confirms it."""
@@ -113,7 +115,7 @@ def product_import_preview(token: str):
                   error=None, fmt=meta["fmt"], formats=FORMAT_NAMES)
 
 
-@bp.post("/products/import/<token>")
+@routes.post("/products/import/<token>")
 @login_required
 def product_import_confirm(token: str):
     """Import the staged upload for real, then delete it. 404 for an unknown, expired or

@@ -5,13 +5,10 @@ Every product is fetched with ``get_or_404``: another merchant's id answers 404.
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask import flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import NAV, bp
 from storefront.catalog.admin_forms import (
     ProductFormError,
     archive_product,
@@ -29,17 +26,19 @@ from storefront.catalog.admin_list import (
     search_products,
 )
 from storefront.catalog.models import Product
+from storefront.dates import merchant_zone
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
+from storefront.routing import Routes
 
-NAV.append(("admin.products", "Products"))
+routes = Routes()
 
 LIST = "admin/products/list.html"
 EDIT = "admin/products/edit.html"
 ARCHIVE = "admin/products/archive.html"
 
 
-@bp.url_value_preprocessor
+@routes.url_value_preprocessor
 def _form_limits(endpoint: str | None, _values: dict | None) -> None:
     # Runs before CSRFProtect parses the form. A product with many variants sends 6 inputs
     # per variant: Flask's default of 1000 form parts would refuse one of ~160 variants.
@@ -48,18 +47,18 @@ def _form_limits(endpoint: str | None, _values: dict | None) -> None:
         request.max_form_memory_size = 4 * 1024 * 1024  # a 100,000-character description fits
 
 
-@bp.get("/products")
+@routes.get("/products")
 @login_required
 def products():
     """The product list. A GET form: q, status, stock, category, sort, dir, page. htmx
     (active search, sort and page links) gets only the results block."""
     page = search_products(ProductQuery.from_args(request.args))
     company = current_user.company
-    return render(LIST, "results", page=page, company=company, tz=_zone(company.timezone),
+    return render(LIST, "results", page=page, company=company, tz=merchant_zone(company.timezone),
                   statuses=STATUSES, stock_filters=STOCK_FILTERS, sorts=SORTS)
 
 
-@bp.route("/products/new", methods=["GET", "POST"])
+@routes.route("/products/new", methods=["GET", "POST"])
 @login_required
 @multiline("description")
 def product_new():
@@ -81,7 +80,7 @@ def product_new():
     return redirect(target, code=303)
 
 
-@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@routes.route("/products/<int:product_id>", methods=["GET", "POST"])
 @login_required
 @multiline("description")
 def product_edit(product_id: int):
@@ -101,7 +100,7 @@ def product_edit(product_id: int):
     return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
 
 
-@bp.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
+@routes.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
 @login_required
 def product_archive(product_id: int):
     """Archive a product. GET, or a POST without ``confirmed`` (a plain form with JavaScript
@@ -117,14 +116,6 @@ def product_archive(product_id: int):
         return toast(_editor(product, product_values(product, currency), {}), message, "success")
     flash(message, "success")
     return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
-
-
-def _zone(name: str) -> ZoneInfo:
-    """The merchant's display timezone; UTC when the stored name is unknown to this host."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def _labels(prefixes: list) -> dict[str, str]:
@@ -148,6 +139,3 @@ def _editor(product: Product | None, values: dict, errors: dict, status: int = 2
         toast(response, "Nothing was saved: please correct the fields marked below.", "error")
     return make_response(response)
 
-
-# The upload screen registers its routes on import; admin/__init__ imports only this module.
-from storefront.admin import product_import  # noqa: E402,F401

@@ -10,15 +10,16 @@ from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import NAV, bp
+from storefront.dates import local_stamp, merchant_zone
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import optional_int
 from storefront.pricing import admin_codes as codes
 from storefront.pricing import admin_services as promos
-from storefront.pricing.form_values import FormError, local_text, merchant_zone
+from storefront.pricing.form_values import FormError
 from storefront.pricing.models import Promotion
+from storefront.routing import Routes
 
-NAV.append(("admin.promotions", "Promotions"))
+routes = Routes()
 
 LIST = "admin/promotions/list.html"
 EDIT = "admin/promotions/edit.html"
@@ -32,7 +33,7 @@ STATUS_FILTERS = (("", "All"), ("active", "Active"), ("scheduled", "Scheduled"),
 def _common() -> dict:
     company = current_user.company
     zone = merchant_zone(company.timezone)
-    return {"company": company, "when": lambda moment: local_text(moment, zone),
+    return {"company": company, "when": lambda moment: local_stamp(moment, zone),
             "describe": lambda promotion: promos.describe(promotion, company),
             "status_of": promos.promotion_status}
 
@@ -41,7 +42,7 @@ def _page_number() -> int:
     return optional_int(request.args.get("page"), 1, default=1)
 
 
-@bp.get("/promotions")
+@routes.get("/promotions")
 @login_required
 def promotions():
     """The promotions, newest first; ``?status=`` filters (htmx gets the list block)."""
@@ -73,7 +74,7 @@ def _saved(promotion: Promotion, message: str):
     return redirect(target, code=303)
 
 
-@bp.route("/promotions/new", methods=["GET", "POST"])
+@routes.route("/promotions/new", methods=["GET", "POST"])
 @login_required
 def promotion_new():
     """The new-promotion form; POST creates it (422 with the typed values on errors)."""
@@ -86,7 +87,7 @@ def promotion_new():
     return _saved(promotion, f"Promotion “{promotion.name}” created.")
 
 
-@bp.route("/promotions/<int:promotion_id>", methods=["GET", "POST"])
+@routes.route("/promotions/<int:promotion_id>", methods=["GET", "POST"])
 @login_required
 def promotion_edit(promotion_id: int):
     """A promotion's form; POST saves it (422 with the typed values on errors)."""
@@ -100,7 +101,7 @@ def promotion_edit(promotion_id: int):
     return _saved(promotion, "Promotion saved. Shoppers get the new terms now.")
 
 
-@bp.route("/promotions/<int:promotion_id>/deactivate", methods=["GET", "POST"])
+@routes.route("/promotions/<int:promotion_id>/deactivate", methods=["GET", "POST"])
 @login_required
 def promotion_deactivate(promotion_id: int):
     """Switch a promotion off. GET, or a POST without ``confirmed`` (a plain form with
@@ -114,7 +115,7 @@ def promotion_deactivate(promotion_id: int):
     return _saved(promotion, message)
 
 
-@bp.route("/promotions/<int:promotion_id>/codes", methods=["GET", "POST"])
+@routes.route("/promotions/<int:promotion_id>/codes", methods=["GET", "POST"])
 @login_required
 def promotion_codes(promotion_id: int):
     """The promotion's single-use codes; POST generates 1..500 more with an expiry."""
@@ -141,7 +142,7 @@ def promotion_codes(promotion_id: int):
     return response
 
 
-@bp.get("/promotions/<int:promotion_id>/codes.csv")
+@routes.get("/promotions/<int:promotion_id>/codes.csv")
 @login_required
 def promotion_codes_csv(promotion_id: int):
     """Every generated code of the promotion as a CSV download (code, expires, used)."""
@@ -152,7 +153,7 @@ def promotion_codes_csv(promotion_id: int):
         "Cache-Control": "no-store"})
 
 
-@bp.get("/promotions/<int:promotion_id>/usage")
+@routes.get("/promotions/<int:promotion_id>/usage")
 @login_required
 def promotion_usage(promotion_id: int):
     """Times used, discount given, revenue, and the orders that used the promotion."""

@@ -10,15 +10,15 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import NAV, bp
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.money import format_money
 from storefront.pricing import admin_shipping as svc
 from storefront.pricing.form_values import FormError
 from storefront.pricing.models import ShippingMethod, ShippingZone
+from storefront.routing import Routes
 
-NAV.append(("admin.shipping", "Shipping & tax"))
+routes = Routes()
 
 ZONES = "admin/shipping/zones.html"
 ZONE = "admin/shipping/zone.html"
@@ -38,7 +38,7 @@ def screen_context(**extra) -> dict:
     return context
 
 
-@bp.get("/shipping")
+@routes.get("/shipping")
 @login_required
 def shipping():
     """The zones in the order they are tried, with their methods."""
@@ -70,7 +70,7 @@ def _invalid(response):
     return response
 
 
-@bp.route("/shipping/zones/new", methods=["GET", "POST"])
+@routes.route("/shipping/zones/new", methods=["GET", "POST"])
 @login_required
 @multiline("states", "postcodes")
 def zone_new():
@@ -90,7 +90,7 @@ def zone_new():
     return redirect(target, code=303)
 
 
-@bp.route("/shipping/zones/<int:zone_id>", methods=["GET", "POST"])
+@routes.route("/shipping/zones/<int:zone_id>", methods=["GET", "POST"])
 @login_required
 @multiline("states", "postcodes")
 def zone_edit(zone_id: int):
@@ -106,7 +106,7 @@ def zone_edit(zone_id: int):
                  lambda: _zone_page(zone))
 
 
-@bp.post("/shipping/zones/<int:zone_id>/move")
+@routes.post("/shipping/zones/<int:zone_id>/move")
 @login_required
 def zone_move(zone_id: int):
     """Move a zone up (tried earlier) or down; the first zone that serves an address wins."""
@@ -121,7 +121,7 @@ def zone_move(zone_id: int):
     return redirect(url_for("admin.shipping"), code=303)
 
 
-@bp.route("/shipping/zones/<int:zone_id>/delete", methods=["GET", "POST"])
+@routes.route("/shipping/zones/<int:zone_id>/delete", methods=["GET", "POST"])
 @login_required
 def zone_delete(zone_id: int):
     """Delete a zone and its methods. GET, or a POST without ``confirmed`` (no dialog could
@@ -142,7 +142,7 @@ def zone_delete(zone_id: int):
 # ----------------------------------------------------------------------------- methods
 
 
-@bp.post("/shipping/zones/<int:zone_id>/methods")
+@routes.post("/shipping/zones/<int:zone_id>/methods")
 @login_required
 def method_new(zone_id: int):
     """Add a method to the zone (htmx: inline, the methods section comes back)."""
@@ -162,7 +162,7 @@ def _method_page(method: ShippingMethod, values: dict, errors: dict, status: int
         tier_rows=svc.TIER_ROWS, prefix=""))
 
 
-@bp.route("/shipping/methods/<int:method_id>", methods=["GET", "POST"])
+@routes.route("/shipping/methods/<int:method_id>", methods=["GET", "POST"])
 @login_required
 def method_edit(method_id: int):
     """A method's form; POST saves it and returns to its zone."""
@@ -178,7 +178,7 @@ def method_edit(method_id: int):
                  lambda: _method_page(method, svc.method_values(method, company.currency), {}))
 
 
-@bp.route("/shipping/methods/<int:method_id>/delete", methods=["GET", "POST"])
+@routes.route("/shipping/methods/<int:method_id>/delete", methods=["GET", "POST"])
 @login_required
 def method_delete(method_id: int):
     """Delete a method after a confirmation (a page when JavaScript is off)."""
@@ -195,6 +195,3 @@ def method_delete(method_id: int):
     return _done(f"Method “{name}” deleted.", url_for("admin.zone_edit", zone_id=zone.id) + "#methods",
                  lambda: _zone_page(zone, block="methods"))
 
-
-# The tax screen registers its routes on import; admin/__init__ imports only this module.
-from storefront.admin import tax  # noqa: E402,F401

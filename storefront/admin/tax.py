@@ -10,7 +10,6 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import bp
 from storefront.admin.shipping import CONFIRM, screen_context
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
@@ -18,6 +17,9 @@ from storefront.pricing import admin_shipping as svc
 from storefront.pricing.form_values import FormError, percent_text
 from storefront.pricing.models import TaxRate
 from storefront.pricing.tax_import import MAX_BYTES, TaxImportError
+from storefront.routing import Routes
+
+routes = Routes()
 
 TAX = "admin/shipping/tax.html"
 RATE = "admin/shipping/tax_rate.html"
@@ -26,7 +28,7 @@ RATE = "admin/shipping/tax_rate.html"
 UPLOAD_LIMIT = MAX_BYTES + 64 * 1024
 
 
-@bp.url_value_preprocessor
+@routes.url_value_preprocessor
 def _limit_tax_upload(endpoint: str | None, _values: dict | None) -> None:
     # Before CSRFProtect reads the form: the limit must be set before the body is parsed.
     if endpoint == "admin.tax_upload":
@@ -47,7 +49,7 @@ def _back(message: str, level: str = "success"):
     return redirect(url_for("admin.tax_rates"), code=303)
 
 
-@bp.get("/shipping/tax")
+@routes.get("/shipping/tax")
 @login_required
 def tax_rates():
     """The tax rates, the CSV upload and the prices-include-tax setting."""
@@ -61,7 +63,7 @@ def _rate_page(rate: TaxRate | None, values: dict, errors: dict, status: int = 2
     return response
 
 
-@bp.route("/shipping/tax/new", methods=["GET", "POST"])
+@routes.route("/shipping/tax/new", methods=["GET", "POST"])
 @login_required
 @multiline("postcodes", "cities")
 def tax_rate_new():
@@ -75,7 +77,7 @@ def tax_rate_new():
     return _saved(f"Tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %) added.")
 
 
-@bp.route("/shipping/tax/<int:rate_id>", methods=["GET", "POST"])
+@routes.route("/shipping/tax/<int:rate_id>", methods=["GET", "POST"])
 @login_required
 @multiline("postcodes", "cities")
 def tax_rate_edit(rate_id: int):
@@ -98,7 +100,7 @@ def _saved(message: str):
     return redirect(target, code=303)
 
 
-@bp.route("/shipping/tax/<int:rate_id>/delete", methods=["GET", "POST"])
+@routes.route("/shipping/tax/<int:rate_id>/delete", methods=["GET", "POST"])
 @login_required
 def tax_rate_delete(rate_id: int):
     """Delete a rate after a confirmation (a page when JavaScript is off)."""
@@ -114,7 +116,7 @@ def tax_rate_delete(rate_id: int):
     return _back(f"Tax rate “{name}” deleted.")
 
 
-@bp.post("/shipping/tax/upload")
+@routes.post("/shipping/tax/upload")
 @login_required
 def tax_upload():
     """Replace every rate with a WooCommerce tax CSV (at most 5 MB). With rates in place the
@@ -140,7 +142,7 @@ def _upload_failed(message: str):
     return response
 
 
-@bp.post("/shipping/tax/settings")
+@routes.post("/shipping/tax/settings")
 @login_required
 def tax_settings():
     """Save whether the merchant's prices include tax (VAT style) or not (US style)."""

@@ -16,10 +16,10 @@ from jinja2_fragments.flask import render_blocks
 from werkzeug.routing import BuildError
 
 from storefront.accounts.scoping import get_or_404
-from storefront.admin import bp
 from storefront.cart.info import CartInfo, LineInfo
 from storefront.htmx import render, toast, wants_fragment
 from storefront.landing.models import LandingPage
+from storefront.routing import Routes
 from storefront.themes.css import contrast_warnings, data_attributes, render_css
 from storefront.themes.forms import errors_for_fields, fields_from_theme, theme_from_form
 from storefront.themes.presets import FONT_STACKS, PRESETS
@@ -32,6 +32,8 @@ from storefront.themes.validation import (
     partial_theme,
     resolve,
 )
+
+routes = Routes()
 
 TEMPLATE = "admin/themes/editor.html"
 SAVED = "Theme saved."
@@ -94,7 +96,7 @@ def _editor(page, theme, fields, errors, status=200):
     return render(TEMPLATE, "editor", status=status, **_context(page, theme, fields, errors))
 
 
-@bp.get("/pages/<int:page_id>/theme", endpoint="page_theme")
+@routes.get("/pages/<int:page_id>/theme", endpoint="page_theme")
 @login_required
 def theme_editor(page_id: int):
     """The editor, filled from the saved theme."""
@@ -103,7 +105,7 @@ def theme_editor(page_id: int):
     return _editor(page, theme, fields_from_theme(theme), {})
 
 
-@bp.post("/pages/<int:page_id>/theme")
+@routes.post("/pages/<int:page_id>/theme")
 @login_required
 def page_theme_save(page_id: int):
     """Validate and save. 422 with every field as typed and one message per bad field."""
@@ -119,7 +121,7 @@ def page_theme_save(page_id: int):
     return toast(_editor(page, theme, fields_from_theme(theme), {}), SAVED, "success")
 
 
-@bp.post("/pages/<int:page_id>/theme/reset")
+@routes.post("/pages/<int:page_id>/theme/reset")
 @login_required
 def page_theme_reset(page_id: int):
     """Drop every override, keeping the preset (the form asks for confirmation first)."""
@@ -132,7 +134,7 @@ def page_theme_reset(page_id: int):
     return toast(_editor(page, theme, fields_from_theme(theme), {}), message, "success")
 
 
-@bp.post("/pages/<int:page_id>/theme/preview")
+@routes.post("/pages/<int:page_id>/theme/preview")
 @login_required
 def page_theme_preview(page_id: int):
     """The posted values, unsaved: over htmx the preview block (plus each field's error slot,
@@ -157,7 +159,7 @@ def page_theme_preview(page_id: int):
     return response
 
 
-@bp.get("/pages/<int:page_id>/theme/preview.css")
+@routes.get("/pages/<int:page_id>/theme/preview.css")
 @login_required
 def page_theme_preview_css(page_id: int):
     """The variables of ``?preset=<key>&<name>=<value>...`` scoped to ``.theme-preview``.

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from storefront.checkout.models import Order
 from storefront.extensions import db
-from storefront.landing.models import Visit, VisitEvent
 from storefront.leads.models import Lead
-from storefront.types import utcnow
+from storefront.visits.models import Visit, VisitEvent
 
 
 @dataclass(frozen=True)
@@ -26,17 +24,6 @@ class Headline:
     def conversion_rate(self) -> float | None:
         """Orders per visit, 0..1; None without visits."""
         return self.orders / self.visits if self.visits else None
-
-
-def period_start(timezone: str, days: int, now: datetime | None = None) -> datetime:
-    """Midnight ``days - 1`` days ago in the merchant's ``timezone``, as UTC.
-
-    days=1 is "today" in the merchant's local time; days=7 is the last 7 local days.
-    """
-    zone = ZoneInfo(timezone)
-    local_now = (now or utcnow()).astimezone(zone)
-    start = datetime.combine(local_now.date() - timedelta(days=days - 1), time.min, tzinfo=zone)
-    return start.astimezone(ZoneInfo("UTC"))
 
 
 def headline(company_id: int, since: datetime) -> Headline:

@@ -24,9 +24,10 @@ from storefront.catalog.models import Variant
 from storefront.checkout.models import Order
 from storefront.extensions import db
 from storefront.inputs import optional_int
-from storefront.landing.models import LandingPage, Visit
+from storefront.landing.models import LandingPage
 from storefront.pricing.context import PricedCart, price_cart
 from storefront.types import utcnow
+from storefront.visits.models import Visit
 
 PER_PAGE = 25
 ABANDONED_AFTER = timedelta(hours=24)

@@ -14,23 +14,15 @@ from storefront.cart.services import (
     update_quantity,
 )
 from storefront.cart.upsell import upsell_offers
-from storefront.extensions import limiter
 from storefront.htmx import no_store, render, toast, trigger, wants_fragment
 from storefront.landing.services import shop_context
-from storefront.landing.visits import VISIT_COOKIE
+from storefront.limits import per_ip_and_visit
 from storefront.pricing.context import PromotionCodeError, apply_code, price_cart, remove_code
 from storefront.pricing.urgency import cart_urgency
 
 bp = Blueprint("cart", __name__)
 
 
-def visit_key() -> str:
-    """Rate-limit key per visit (falls back to the IP for a shopper without one)."""
-    return "visit:" + (request.cookies.get(VISIT_COOKIE) or request.remote_addr or "-")
-
-
-def cart_limit() -> str:
-    return current_app.config["RATELIMIT_CART"]
 
 
 def _on_landing_page() -> bool:
@@ -78,8 +70,7 @@ def _same_site_referrer() -> str | None:
 
 
 @bp.post("/cart/add")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def add():
     """Add a variant: form fields ``variant_id`` and ``quantity`` (default 1)."""
     try:
@@ -98,8 +89,7 @@ def add():
 
 
 @bp.post("/cart/update")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def update():
     """Change a line's quantity: ``variant_id`` and ``quantity``."""
     try:
@@ -110,8 +100,7 @@ def update():
 
 
 @bp.post("/cart/remove")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def remove():
     """Remove a line: ``variant_id``."""
     try:
@@ -122,8 +111,7 @@ def remove():
 
 
 @bp.post("/cart/code")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def discount_code():
     """Apply a discount code (``code``); its own message shows when it cannot be used."""
     cart = current_cart(lock=True)

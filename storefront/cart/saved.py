@@ -27,9 +27,10 @@ from storefront.cart.services import (
     touch,
 )
 from storefront.catalog.models import Product, Variant
+from storefront.cookies import VISITOR_COOKIE
 from storefront.extensions import db
-from storefront.landing.models import Visit
-from storefront.landing.visits import VISITOR_COOKIE, current_visit
+from storefront.visits.models import Visit
+from storefront.visits.services import current_visit
 
 KINDS = ("saved", "wishlist")
 MAX_QUANTITY = 99

@@ -30,8 +30,6 @@ from storefront.cart.routes import (
     _render_cart,
     _same_site_referrer,
     bp,
-    cart_limit,
-    visit_key,
 )
 from storefront.cart.saved import (
     SavedItemMissing,
@@ -45,11 +43,11 @@ from storefront.cart.saved import (
     visitor_id_from_request,
 )
 from storefront.cart.services import CART_COOKIE, CartError, cart_info, current_cart
-from storefront.extensions import limiter
 from storefront.htmx import no_store, render, toast, wants_fragment
 from storefront.landing.services import shop_context
-from storefront.landing.visits import VISITOR_COOKIE, VISITOR_COOKIE_AGE, current_visit
+from storefront.limits import per_ip_and_visit
 from storefront.types import new_token
+from storefront.visits.services import VISITOR_COOKIE, VISITOR_COOKIE_AGE, current_visit
 
 SAVED_HINT_COOKIE = "sf_saved"
 VIEWS = ("cart", "wishlist")
@@ -182,8 +180,7 @@ def _missing(view: str, error: SavedItemMissing):
 
 
 @bp.post("/cart/save")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def save_line():
     """Save for later: move the cart line ``variant_id`` into the saved items."""
     try:
@@ -194,8 +191,7 @@ def save_line():
 
 
 @bp.post("/saved/move")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def move_saved():
     """Move a saved item (``saved_id``) into the cart; a wishlist item is added and kept.
     ``variant_id`` may pick another option of the wishlisted product; ``view`` is "cart"
@@ -212,8 +208,7 @@ def move_saved():
 
 
 @bp.post("/saved/remove")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def remove_saved_item():
     """Remove a saved or wishlisted item (``saved_id``); ``view`` as for /saved/move."""
     view = _view()
@@ -226,8 +221,7 @@ def remove_saved_item():
 
 
 @bp.post("/wishlist/add")
-@limiter.limit(cart_limit)
-@limiter.limit(cart_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CART")
 def wishlist_add():
     """Add ``variant_id`` to the wishlist. htmx gets an empty body (the product card stays as
     it is) with a toast and the live-region text; a plain form goes to /wishlist."""

@@ -10,13 +10,13 @@ from storefront.accounts.models import Company
 from storefront.cart.info import CartInfo, LineInfo
 from storefront.cart.models import Cart, LineItem
 from storefront.catalog.models import Product, StockReservation, Variant
+from storefront.cookies import CART_COOKIE
 from storefront.extensions import db
 from storefront.inputs import DB_INT_MAX, InputError, parse_int
-from storefront.landing.models import Visit
-from storefront.landing.visits import current_visit, record_event
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit
+from storefront.visits.services import current_visit, record_event
 
-CART_COOKIE = "sf_cart"
 MAX_QUANTITY = 99
 # Statuses a shopper's cart cookie may still use; CONVERTED, MERGED and EXPIRED carts are done.
 USABLE_STATUSES = ("ACTIVE", "ABANDONED")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from storefront.countries import CHECKOUT_CODES
+
 # (name, label, group, required, max length); order is the form's order.
 FIELDS: tuple[tuple[str, str, str, bool, int], ...] = (
     ("email", "Email", "customer", True, 254),
@@ -27,13 +29,6 @@ REQUIRED = frozenset(f[0] for f in FIELDS if f[3])
 MAX_LENGTH = {f[0]: f[4] for f in FIELDS}
 LABELS = {f[0]: f[1] for f in FIELDS}
 GROUPS = {f[0]: f[2] for f in FIELDS}
-# Countries we ship to for now; the cart engine's shipping zones will own this list.
-COUNTRIES: tuple[tuple[str, str], ...] = (
-    ("US", "United States"), ("CA", "Canada"), ("GB", "United Kingdom"), ("IE", "Ireland"),
-    ("DE", "Germany"), ("FR", "France"), ("NL", "Netherlands"), ("ES", "Spain"),
-    ("IT", "Italy"), ("AU", "Australia"), ("NZ", "New Zealand"),
-)
-COUNTRY_CODES = frozenset(code for code, _ in COUNTRIES)
 
 
 @dataclass(frozen=True)
@@ -77,7 +72,7 @@ def validate_field(name: str, raw: str | None, country: str | None = None) -> Fi
         return FieldResult(name, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None)
     if name == "country":
         code = value.upper()
-        if code not in COUNTRY_CODES:
+        if code not in CHECKOUT_CODES:
             return FieldResult(name, value, "We don't ship to that country yet.")
         return FieldResult(name, code, None)
     return FieldResult(name, value, None)

@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
-from storefront.cart.routes import visit_key
 from storefront.cart.services import cart_info, current_cart
-from storefront.checkout.fields import COUNTRIES, FIELD_NAMES, FIELDS
+from storefront.checkout.fields import FIELD_NAMES, FIELDS
 from storefront.checkout.models import Order
 from storefront.checkout.services import (
     CheckoutError,
@@ -15,9 +14,11 @@ from storefront.checkout.services import (
     choose_shipping,
     start_checkout,
 )
-from storefront.extensions import db, limiter
+from storefront.countries import CHECKOUT_COUNTRIES
+from storefront.extensions import db
 from storefront.htmx import no_store, render, toast, wants_fragment
 from storefront.landing.services import shop_context
+from storefront.limits import per_ip_and_visit
 from storefront.pricing.context import price_cart
 
 PRICING_FIELDS = frozenset({"email", "country", "postcode", "city"})
@@ -25,12 +26,6 @@ PRICING_FIELDS = frozenset({"email", "country", "postcode", "city"})
 bp = Blueprint("checkout", __name__)
 
 
-def capture_limit() -> str:
-    return current_app.config["RATELIMIT_CAPTURE"]
-
-
-def checkout_limit() -> str:
-    return current_app.config["RATELIMIT_CHECKOUT"]
 
 
 def _page(cart, results=None, status=200):
@@ -41,7 +36,7 @@ def _page(cart, results=None, status=200):
     errors = {name: r.error for name, r in (results or {}).items() if r.error}
     response = render(
         "checkout/page.html", "checkout_form", status=status, cart=info, cart_row=cart, priced=priced,
-        fields=FIELDS, countries=COUNTRIES, values=values, errors=errors,
+        fields=FIELDS, countries=CHECKOUT_COUNTRIES, values=values, errors=errors,
         stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         stripe_local=current_app.config["STRIPE_LOCAL"],
@@ -69,8 +64,7 @@ def show():
 
 
 @bp.post("/checkout")
-@limiter.limit(checkout_limit)
-@limiter.limit(checkout_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CHECKOUT")
 def submit():
     """The whole form in one request (no JavaScript): save every valid field, show errors
     with 422, or go on to payment."""
@@ -90,8 +84,7 @@ def submit():
 
 
 @bp.post("/checkout/field/<name>")
-@limiter.limit(capture_limit)
-@limiter.limit(capture_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CAPTURE")
 def field(name: str):
     """Progressive capture of one field; answers the field re-rendered with its state."""
     if name not in FIELD_NAMES:
@@ -103,7 +96,7 @@ def field(name: str):
     result = capture_field(cart, name, request.form.get(name))
     spec = next(f for f in FIELDS if f[0] == name)
     response = render("checkout/_field.html", "field", spec=spec, value=result.value, error=result.error,
-                      checked=True, countries=COUNTRIES)
+                      checked=True, countries=CHECKOUT_COUNTRIES)
     if name in PRICING_FIELDS:
         # Address and email change shipping, tax and per-customer codes: refresh the totals.
         response.set_data(response.get_data(as_text=True) + _totals_oob(cart))
@@ -118,8 +111,7 @@ def _totals_oob(cart) -> str:
 
 
 @bp.post("/checkout/shipping")
-@limiter.limit(capture_limit)
-@limiter.limit(capture_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CAPTURE")
 def shipping():
     """Choose a shipping method (``shipping_method_id``); htmx gets the methods and totals."""
     cart, response = _cart_or_redirect()

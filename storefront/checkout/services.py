@@ -21,11 +21,11 @@ from storefront.checkout.promotion_usage import record_promotion_usage
 from storefront.checkout.reservations import take_reserved_stock
 from storefront.extensions import db
 from storefront.inputs import optional_int
-from storefront.landing.models import Visit
-from storefront.landing.visits import record_event
 from storefront.leads.services import capture_lead, convert_lead, record_payment_failed
 from storefront.pricing.context import price_cart
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit
+from storefront.visits.services import record_event
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
+from storefront.dates import local_text
 from storefront.extensions import db
-from storefront.landing.models import Visit, VisitEvent
-from storefront.landing.sections import local_text
 from storefront.landing.services import clear_section_cache, published_page
-from storefront.landing.visits import record_event
 from storefront.pricing.form_values import Reader, percent_text
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import utcnow
+from storefront.visits.models import Visit, VisitEvent
+from storefront.visits.services import record_event
 
 EVENT = "exit_intent_offer"
 MIN_PERCENT_BP, MAX_PERCENT_BP = 100, 5000

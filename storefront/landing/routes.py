@@ -18,13 +18,15 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from storefront.cart.services import cart_summary_for_request
+from storefront.cookies import VISIT_COOKIE
 from storefront.extensions import limiter
 from storefront.htmx import no_store
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.offers import claim_exit_offer
 from storefront.landing.recent import recent_purchases
 from storefront.landing.services import published_page, rendered_sections
-from storefront.landing.visits import VISIT_COOKIE, set_visit_cookies, track_landing_view
+from storefront.limits import setting
+from storefront.visits.services import set_visit_cookies, track_landing_view
 
 bp = Blueprint("landing", __name__)
 # A renamed page's old address: browsers may cache the 301, but not for ever, since the
@@ -114,12 +116,9 @@ def recent(slug: str):
     return response
 
 
-def offer_limit() -> str:
-    return current_app.config["RATELIMIT_CART"]
-
 
 @bp.post("/offers/exit")
-@limiter.limit(offer_limit)
+@limiter.limit(setting("RATELIMIT_CART"))
 def exit_offer():
     """The exit-intent offer for this visit (form field ``page``: the landing page's slug):
     a dialog with a fresh single-use code, once per visit; 204 (nothing) otherwise."""

@@ -23,12 +23,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
-from babel.dates import format_date, format_datetime, format_time
 from markupsafe import Markup
 
+from storefront.dates import local_text, merchant_zone, parse_local
 from storefront.money import MoneyError, format_money, minor_units, parse_amount
 
 MAX_HTML = 20_000
@@ -88,23 +87,6 @@ def sanitize_html(markup: str, custom: bool = False) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     ).strip()
-
-
-def merchant_zone(timezone: str | None) -> ZoneInfo:
-    """The merchant's timezone; UTC when the stored name is unknown."""
-    try:
-        return ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_text(moment: datetime, timezone: str | None, locale: str, with_day: bool = True) -> str:
-    """``moment`` as the merchant reads it, e.g. "Tuesday, July 1, 2025 12:00 PM EDT"."""
-    zone = merchant_zone(timezone)
-    local = moment.astimezone(zone)
-    day = format_date(local, "full" if with_day else "medium", locale=locale)
-    clock = format_time(moment, "short", tzinfo=zone, locale=locale)
-    return f"{day} {clock} {format_datetime(moment, 'zzz', tzinfo=zone, locale=locale)}"
 
 
 def parse_deadline(value) -> datetime | None:
@@ -231,34 +213,13 @@ def _faq(r: _Reader, ctx: Context) -> dict:
     return {"heading": heading, "items": items}
 
 
-def parse_local_deadline(text: str, timezone: str) -> datetime:
-    """A ``datetime-local`` value ("2025-07-01T18:00") in ``timezone`` as aware UTC.
-
-    Raises ValueError with a message for the merchant: not a date and time, or a time
-    skipped by a daylight-saving change. An hour repeated by the change means its first
-    occurrence.
-    """
-    try:
-        naive = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError as exc:
-        raise ValueError("Enter a date and time, e.g. 2025-07-01 18:00.") from exc
-    if naive.tzinfo is not None:
-        raise ValueError("Enter the time without a timezone: it is read in your shop's timezone.")
-    zone = merchant_zone(timezone)
-    moment = naive.replace(tzinfo=zone, second=0, microsecond=0)
-    utc = moment.astimezone(UTC)
-    if utc.astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
-        raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks change then.")
-    return utc
-
-
 def _countdown(r: _Reader, ctx: Context) -> dict:
     heading = r.text("heading", "Heading", 120)
     raw = r.text("deadline", "Deadline", 40, required=True)
     deadline = None
     if raw and "deadline" not in r.errors:
         try:
-            deadline = parse_local_deadline(raw, ctx.timezone)
+            deadline = parse_local(raw, merchant_zone(ctx.timezone))
         except ValueError as error:
             r.errors["deadline"] = str(error)
         else:

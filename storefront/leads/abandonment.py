@@ -70,7 +70,6 @@ from storefront.cart.models import Cart, LineItem
 from storefront.checkout.fields import FIELD_NAMES, GROUPS, REQUIRED
 from storefront.checkout.models import Order
 from storefront.extensions import db
-from storefront.landing.models import Visit
 from storefront.leads import value as lv
 from storefront.leads.activities import record_activity
 from storefront.leads.field_events import FIELD_GROUPS, PAGE_TYPES, events_for, field_stats
@@ -78,6 +77,7 @@ from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadA
 from storefront.leads.services import apply_scores, cart_snapshot
 from storefront.leads.status import system_transition
 from storefront.types import utcnow
+from storefront.visits.models import Visit
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from storefront.accounts.models import Company, User
 from storefront.accounts.scoping import scoped
 from storefront.checkout.fields import FIELD_NAMES, LABELS
 from storefront.extensions import db
-from storefront.landing.models import LandingPage, Visit
+from storefront.landing.models import LandingPage
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.leads.services import MAX_NOTE_LENGTH
 from storefront.leads.services import add_note as save_note
 from storefront.leads.status import allowed_transitions, change_status
+from storefront.visits.models import Visit
 
 MAX_NOTE = MAX_NOTE_LENGTH  # characters
 TIMELINE_LIMIT = 400  # newest field events and activities each; older ones are summarised away

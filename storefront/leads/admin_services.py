@@ -12,18 +12,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, and_, func, or_
 
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
+from storefront.dates import merchant_zone
 from storefront.extensions import db
 from storefront.inputs import optional_int, parse_ids
-from storefront.landing.models import LandingPage, Visit
+from storefront.landing.models import LandingPage
 from storefront.leads.models import AbandonmentAnalysis, Lead
 from storefront.leads.status import STATUSES, LeadStatusError, change_status
 from storefront.money import MoneyError, parse_amount
+from storefront.visits.models import Visit
 
 PER_PAGE = 25
 MAX_BULK = 500  # rows per bulk status change: a page's checkboxes, with room to spare
@@ -39,12 +40,17 @@ def label(code: str | None) -> str:
     return (code or "").replace("_", " ").capitalize()
 
 
-def zone(name: str | None) -> ZoneInfo:
-    """The merchant's display timezone; UTC when the stored name is unknown to this host."""
+def _day(raw: str) -> date | None:
+    """A YYYY-MM-DD date, or None when ``raw`` is not one."""
     try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        return date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+    except ValueError:
+        return None
+
+
+def _reason_column():
+    # The job writes the reason on the lead and in its analysis; either one counts.
+    return func.coalesce(Lead.abandonment_reason, AbandonmentAnalysis.reason)
 
 
 # ---------------------------------------------------------------------------- the query
@@ -166,7 +172,7 @@ def lead_conditions(query: LeadQuery, company: Company) -> tuple[list, dict[str,
         conditions.append(Lead.phone.is_not(None))
     if query.reason:
         conditions.append(_reason_column() == query.reason)
-    tz = zone(company.timezone)
+    tz = merchant_zone(company.timezone)
     bounds = {}
     for name, raw, shift in (("from", query.date_from, 0), ("to", query.date_to, 1)):
         if raw:

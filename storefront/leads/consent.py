@@ -25,9 +25,9 @@ from sqlalchemy import delete, or_, update
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order
 from storefront.extensions import db
-from storefront.landing.models import Visit
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit
 
 log = logging.getLogger(__name__)
 CAPTURE_TYPES = ("EMAIL_CAPTURED", "PHONE_CAPTURED")

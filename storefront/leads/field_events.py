@@ -45,10 +45,10 @@ from storefront.cart.models import Cart
 from storefront.checkout.fields import FIELD_NAMES, GROUPS, validate_field
 from storefront.extensions import db
 from storefront.inputs import InputError, check_json
-from storefront.landing.models import Visit
 from storefront.leads.models import FieldEvent, Lead
 from storefront.logging_privacy import mask_pii
 from storefront.types import utcnow
+from storefront.visits.models import Visit
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_EVENTS = 100

@@ -16,12 +16,11 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, request, url_for
+from flask import Blueprint, flash, jsonify, make_response, redirect, request, url_for
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from storefront.cart.routes import visit_key
 from storefront.cart.services import current_cart
-from storefront.extensions import csrf, limiter
+from storefront.extensions import csrf
 from storefront.htmx import no_store, render, toast, wants_fragment
 from storefront.leads.consent import is_opted_out, opt_out
 from storefront.leads.field_events import (
@@ -31,6 +30,7 @@ from storefront.leads.field_events import (
     parse_batch,
     store_batch,
 )
+from storefront.limits import per_ip_and_visit
 
 bp = Blueprint("leads", __name__)
 ACCEPTED_TYPES = frozenset({"application/json", "text/plain"})
@@ -39,12 +39,6 @@ DRAIN_LIMIT = 4 * 1024 * 1024
 OPTED_OUT_MESSAGE = "We won't save your details as you type. Your order still goes through as usual."
 
 
-def events_limit() -> str:
-    return current_app.config.get("RATELIMIT_EVENTS", "120/minute")
-
-
-def consent_limit() -> str:
-    return current_app.config.get("RATELIMIT_CHECKOUT", "20/minute")
 
 
 def _refuse(message: str, status: int = 400):
@@ -71,8 +65,7 @@ def _foreign_origin() -> bool:
 
 
 @bp.post("/checkout/events")
-@limiter.limit(events_limit)
-@limiter.limit(events_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_EVENTS")
 def events():
     """Store a batch of field events for the shopper's current cart (see the module doc)."""
     if request.mimetype not in ACCEPTED_TYPES:
@@ -103,8 +96,7 @@ csrf.exempt(events)
 
 
 @bp.post("/checkout/consent")
-@limiter.limit(consent_limit)
-@limiter.limit(consent_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CHECKOUT")
 def consent():
     """"Don't save my details": stop capture for this visit and delete what it captured."""
     cart = current_cart()

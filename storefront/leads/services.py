@@ -31,13 +31,13 @@ from storefront.catalog.models import Product, Variant
 from storefront.checkout.fields import missing_required
 from storefront.checkout.models import Customer, Order
 from storefront.extensions import db
-from storefront.landing.models import Visit, VisitEvent
 from storefront.leads import value as lv
 from storefront.leads.activities import record_activity
 from storefront.leads.field_events import PAGE_TYPES, FieldStats, field_stats, stats_subquery
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.leads.status import system_transition
 from storefront.types import utcnow
+from storefront.visits.models import Visit, VisitEvent
 
 ADDRESS_FIELDS = ("address1", "address2", "city", "postcode", "country")
 SOURCES = ("FUNNEL", "LANDING_PAGE", "CHECKOUT_ABANDON", "MANUAL", "IMPORT", "REFERRAL", "API")

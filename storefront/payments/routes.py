@@ -4,23 +4,23 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 
 from storefront.cart.models import Cart
-from storefront.cart.routes import visit_key
-from storefront.cart.services import CART_COOKIE, cart_info, current_cart
+from storefront.cart.services import cart_info, current_cart
 from storefront.checkout.fields import FIELD_NAMES, LABELS, missing_required, validate_field
 from storefront.checkout.reservations import SoldOut, reserve_cart
-from storefront.checkout.routes import checkout_limit
 from storefront.checkout.services import (
     capture_form,
     complete_order,
     existing_order,
     record_payment_failure,
 )
-from storefront.extensions import csrf, db, limiter
-from storefront.landing.models import Visit
-from storefront.landing.visits import record_event
+from storefront.cookies import CART_COOKIE
+from storefront.extensions import csrf, db
+from storefront.limits import per_ip_and_visit
 from storefront.payments import gateway
 from storefront.payments.webhooks import WebhookError, after_order, receive
 from storefront.pricing.context import price_cart
+from storefront.visits.models import Visit
+from storefront.visits.services import record_event
 
 bp = Blueprint("payments", __name__)
 MAX_WEBHOOK_BYTES = 512 * 1024
@@ -38,8 +38,7 @@ def _json_error(message: str, status: int = 422, **extra):
 
 
 @bp.post("/checkout/pay")
-@limiter.limit(checkout_limit)
-@limiter.limit(checkout_limit, key_func=visit_key)
+@per_ip_and_visit("RATELIMIT_CHECKOUT")
 def pay():
     """Start paying for the cart. Form field ``card_id`` (test mode) confirms server-side.
 

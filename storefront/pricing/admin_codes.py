@@ -19,8 +19,9 @@ from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
 from storefront.checkout.models import Order
 from storefront.csv_export import csv_text
+from storefront.dates import local_input, local_stamp, merchant_zone
 from storefront.extensions import db
-from storefront.pricing.form_values import FormError, Reader, local_input, local_text, merchant_zone
+from storefront.pricing.form_values import FormError, Reader
 from storefront.pricing.models import Promotion, PromotionCode, PromotionUsage
 from storefront.types import utcnow
 
@@ -113,7 +114,7 @@ def codes_csv(promotion: Promotion, company: Company) -> str:
         scoped(PromotionCode).where(PromotionCode.promotion_id == promotion.id).order_by(PromotionCode.id)
     ).scalars()
     return csv_text([("code", "expires", "used"),
-                     *((c.code, local_text(c.expires_at, zone), local_text(c.used_at, zone)) for c in rows)])
+                     *((c.code, local_stamp(c.expires_at, zone), local_stamp(c.used_at, zone)) for c in rows)])
 
 
 # ----------------------------------------------------------------------------- usage report

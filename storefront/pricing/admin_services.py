@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import current_company_id, scoped
 from storefront.catalog.models import Category, Product, Variant
+from storefront.dates import local_input, merchant_zone
 from storefront.extensions import db
 from storefront.inputs import optional_int, parse_ids
 from storefront.money import format_money
@@ -28,8 +29,6 @@ from storefront.pricing.form_values import (
     FormError,
     Reader,
     amount_text,
-    local_input,
-    merchant_zone,
     percent_text,
 )
 from storefront.pricing.models import (

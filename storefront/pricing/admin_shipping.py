@@ -12,29 +12,21 @@ import re
 import tempfile
 from pathlib import Path
 
-from babel import Locale
 from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
 from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
-from storefront.checkout.fields import COUNTRIES
+from storefront.countries import CHECKOUT_CODES, CHECKOUT_COUNTRIES, COUNTRY_NAMES
 from storefront.extensions import db
 from storefront.pricing.context import forget_pricing_config
 from storefront.pricing.form_values import Reader, amount_text, percent_text
 from storefront.pricing.models import SHIPPING_RULE_TYPES, ShippingMethod, ShippingZone, TaxRate
 from storefront.pricing.tax_import import MAX_BYTES, TaxImportError, import_tax_rates
 
-# Every ISO 3166 alpha-2 country CLDR names, less its groupings and placeholders (EU, UN,
-# "Unknown Region" ...). The common ones are offered as checkboxes; any other is typed.
-_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
-COUNTRY_NAMES: dict[str, str] = {
-    code: name for code, name in sorted(Locale.parse("en").territories.items())
-    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-}
-COMMON_COUNTRIES = COUNTRIES
-COMMON_CODES = frozenset(code for code, _ in COUNTRIES)
+COMMON_COUNTRIES = CHECKOUT_COUNTRIES
+COMMON_CODES = CHECKOUT_CODES
 METHOD_LABELS = {"FLAT_RATE": "Flat rate", "PER_ITEM": "Per item", "WEIGHT_BASED": "By weight",
                  "PRICE_BASED": "By order value", "FREE": "Free shipping"}
 TIER_ROWS = 6

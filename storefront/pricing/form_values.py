@@ -5,11 +5,11 @@ error per input. Shared by the promotion, shipping and tax forms.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storefront.accounts.models import Company
+from storefront.dates import merchant_zone, parse_local
 from storefront.money import MoneyError, minor_units, parse_amount
 
 ECHO_LIMIT = 2000  # characters of an input kept to show again: enough to fix, not a megabyte
@@ -26,14 +26,6 @@ class FormError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-def merchant_zone(name: str | None) -> ZoneInfo:
-    """The merchant's timezone; UTC when the stored name is unknown to this host."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def amount_text(cents: int | None, currency: str) -> str:
     """Minor units as a plain decimal for an input: 1999, "USD" -> "19.99"; None -> ""."""
     if cents is None:
@@ -46,27 +38,6 @@ def percent_text(units: int, decimals: int = 2) -> str:
     """A stored percentage (percent × 10**decimals) as typed: 1250 -> "12.5", 200000/4 -> "20"."""
     text = f"{Decimal(units).scaleb(-decimals):.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def local_input(moment: datetime | None, zone: ZoneInfo) -> str:
-    """An aware time as a datetime-local input value in ``zone``; "" for None."""
-    return moment.astimezone(zone).strftime(LOCAL_FORMAT) if moment else ""
-
-
-def local_text(moment: datetime | None, zone: ZoneInfo) -> str:
-    """An aware time for reading in ``zone``, e.g. "2025-07-01 12:00 EDT"; "" for None."""
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
-
-
-def parse_local(text: str, zone: ZoneInfo) -> datetime:
-    """A datetime-local value ("2025-07-01T12:00") read in ``zone``, as aware UTC.
-
-    Raises ValueError for anything else or an impossible date."""
-    match = _LOCAL.fullmatch(text.strip())
-    if not match:
-        raise ValueError(text)
-    year, month, day, hour, minute = (int(part) for part in match.groups())
-    return datetime(year, month, day, hour, minute, tzinfo=zone).astimezone(UTC)
 
 
 class Reader:

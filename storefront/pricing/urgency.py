@@ -15,8 +15,8 @@ from sqlalchemy import and_
 
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
+from storefront.dates import local_text
 from storefront.extensions import db
-from storefront.landing.sections import local_text
 from storefront.pricing.context import PricedCart
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import utcnow

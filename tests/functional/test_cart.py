@@ -8,7 +8,7 @@ import pytest
 from factories import csrf_token, make_page, make_product
 
 from storefront.cart.models import Cart, LineItem
-from storefront.landing.models import VisitEvent
+from storefront.visits.models import VisitEvent
 
 HX = {"HX-Request": "true"}
 

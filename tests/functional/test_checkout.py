@@ -13,8 +13,8 @@ from factories import csrf_token, make_page, make_product
 
 from storefront.cart.models import Cart
 from storefront.checkout.models import Customer, Order
-from storefront.landing.models import Visit, VisitEvent
 from storefront.leads.models import Lead
+from storefront.visits.models import Visit, VisitEvent
 
 HX = {"HX-Request": "true"}
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "1 Analytical Way",

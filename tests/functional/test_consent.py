@@ -13,8 +13,8 @@ from factories import make_page, make_product
 
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order
-from storefront.landing.models import Visit
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "1 Analytical Way",

@@ -18,9 +18,10 @@ from test_query_counts import count, fresh
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order, OrderLine
-from storefront.landing.models import LandingPage, Section, Visit, VisitEvent
+from storefront.landing.models import LandingPage, Section
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit, VisitEvent
 
 HX = {"HX-Request": "true"}
 ON_PAGE = {**HX, "HX-Current-URL": "http://localhost/lp/summer-sale"}

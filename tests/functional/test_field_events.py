@@ -13,8 +13,8 @@ from factories import make_page, make_product
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
 from storefront.checkout.models import Customer
-from storefront.landing.models import Visit
 from storefront.leads.models import FieldEvent, Lead
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 BEACON = "text/plain;charset=UTF-8"

@@ -29,10 +29,10 @@ from storefront.inputs import (
     optional_int,
     parse_int,
 )
-from storefront.landing.models import Visit
 from storefront.leads.models import FieldEvent, Lead
 from storefront.pricing.models import TaxRate
 from storefront.types import utcnow
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "address1": "1 Analytical Way",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from factories import make_page, make_product
 
-from storefront.landing.models import Visit, VisitEvent
+from storefront.visits.models import Visit, VisitEvent
 
 
 def test_published_page_renders_products_with_sale_badge_and_low_stock(client, db, company):

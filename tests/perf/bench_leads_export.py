@@ -140,8 +140,9 @@ def main() -> None:
     from storefront.accounts.models import Company
     from storefront.accounts.services import create_user
     from storefront.extensions import db
-    from storefront.landing.models import LandingPage, Visit
+    from storefront.landing.models import LandingPage
     from storefront.types import new_token
+    from storefront.visits.models import Visit
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "", "RATELIMIT_STORAGE_URI": "memory://",
                       "WTF_CSRF_ENABLED": True, "TESTING": False})

@@ -18,10 +18,10 @@ from storefront.accounts.models import Company
 from storefront.cart.models import Cart, LineItem
 from storefront.cart.services import cart_info
 from storefront.checkout.services import complete_order
-from storefront.landing.models import Visit
 from storefront.pricing.context import price_cart
 from storefront.pricing.models import TaxRate
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 

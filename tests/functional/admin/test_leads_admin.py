@@ -19,10 +19,11 @@ from storefront.accounts.models import Company
 from storefront.cart.models import Cart
 from storefront.checkout.models import Customer, Order
 from storefront.csv_export import safe_cell
-from storefront.landing.models import LandingPage, Visit
+from storefront.landing.models import LandingPage
 from storefront.leads.export import HEADERS
 from storefront.leads.models import AbandonmentAnalysis, FieldEvent, Lead, LeadActivity, LeadNote
 from storefront.types import new_token
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 T0 = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)

@@ -14,8 +14,9 @@ import pytest
 from factories import make_page, make_product, make_user, sign_in
 
 from storefront.accounts.models import Company
-from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect, Visit
+from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect
 from storefront.landing.sections import TYPES
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 

@@ -12,10 +12,10 @@ from factories import make_page, make_product
 
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order
-from storefront.landing.models import Visit
 from storefront.leads.abandonment import analyse_idle, due_cart_ids, due_lead_ids
 from storefront.leads.models import AbandonmentAnalysis, Lead, LeadActivity
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
 LATER = timedelta(minutes=31)

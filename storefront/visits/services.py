@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, current_app, request
+from flask import Response, request
 from sqlalchemy import insert, literal, select
 
+from storefront.cookies import (
+    VISIT_COOKIE,
+    VISIT_COOKIE_AGE,
+    VISITOR_COOKIE,
+    VISITOR_COOKIE_AGE,
+    set_shopper_cookie,
+)
 from storefront.extensions import db
-from storefront.landing.models import LandingPage, Visit, VisitEvent
 from storefront.security import hash_ip
 from storefront.types import new_token, utcnow
+from storefront.visits.models import Visit, VisitEvent
 
-VISIT_COOKIE = "sf_visit"
-VISITOR_COOKIE = "sf_vid"
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-VISIT_COOKIE_AGE = timedelta(days=30)
-VISITOR_COOKIE_AGE = timedelta(days=730)
 # A visit idle this long is over; the next page view starts a new one.
 VISIT_IDLE_LIMIT = timedelta(minutes=30)
 # Don't write last_activity_at more often than this, so repeat views stay read-only.
@@ -63,8 +66,9 @@ def record_event(visit: Visit | None, event_type: str, payload: dict | None = No
     )
 
 
-def track_landing_view(page: LandingPage) -> tuple[Visit, bool]:
-    """Start or resume the visit for a view of ``page``; returns (visit, is_new).
+def track_landing_view(page) -> tuple[Visit, bool]:
+    """Start or resume the visit for a view of ``page`` (a landing page: its ``id``,
+    ``company_id`` and ``slug`` are read); returns (visit, is_new).
 
     A new visit starts when there is no visit cookie, when it belongs to another page or
     merchant, when it has been idle for 30 minutes, or when the URL carries new UTM values
@@ -121,13 +125,6 @@ def _insert_visit_with_page_view(values: dict, slug: str) -> None:
 
 
 def set_visit_cookies(response: Response, visit: Visit) -> None:
-    """Write the visit and visitor cookies: HttpOnly, SameSite=Lax, Secure in production."""
-    secure = current_app.config["PRODUCTION"]
-    response.set_cookie(
-        VISIT_COOKIE, visit.token, max_age=int(VISIT_COOKIE_AGE.total_seconds()),
-        httponly=True, samesite="Lax", secure=secure,
-    )
-    response.set_cookie(
-        VISITOR_COOKIE, visit.visitor_id, max_age=int(VISITOR_COOKIE_AGE.total_seconds()),
-        httponly=True, samesite="Lax", secure=secure,
-    )
+    """Write the visit and visitor cookies (``storefront.cookies``)."""
+    set_shopper_cookie(response, VISIT_COOKIE, visit.token, VISIT_COOKIE_AGE)
+    set_shopper_cookie(response, VISITOR_COOKIE, visit.visitor_id, VISITOR_COOKIE_AGE)

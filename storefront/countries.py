@@ -1,0 +1,23 @@
+"""Countries: the ISO 3166 alpha-2 codes and English names (CLDR data through Babel), and the
+shop's checkout list.
+
+``COUNTRY_NAMES`` is every country CLDR names, less its groupings and placeholders (EU, UN,
+"Unknown Region" ...): what a merchant may type for a shipping zone or tax rate.
+``CHECKOUT_COUNTRIES`` is the shorter list offered at checkout and as checkboxes in the
+shipping admin, in that order.
+"""
+from __future__ import annotations
+
+from babel import Locale
+
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+COUNTRY_NAMES: dict[str, str] = {
+    code: name for code, name in sorted(Locale.parse("en").territories.items())
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+}
+CHECKOUT_COUNTRIES: tuple[tuple[str, str], ...] = (
+    ("US", "United States"), ("CA", "Canada"), ("GB", "United Kingdom"), ("IE", "Ireland"),
+    ("DE", "Germany"), ("FR", "France"), ("NL", "Netherlands"), ("ES", "Spain"),
+    ("IT", "Italy"), ("AU", "Australia"), ("NZ", "New Zealand"),
+)
+CHECKOUT_CODES = frozenset(code for code, _ in CHECKOUT_COUNTRIES)

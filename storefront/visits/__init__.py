@@ -1,0 +1,1 @@
+"""Visits (the LandingPageSession) and their event log: every domain above reads them."""
