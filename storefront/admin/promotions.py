@@ -15,9 +15,11 @@ from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import optional_int
 from storefront.pricing import admin_codes as codes
 from storefront.pricing import admin_services as promos
+from storefront.pricing.codes import promotion_status
 from storefront.pricing.form_values import FormError
 from storefront.pricing.models import Promotion
 from storefront.routing import Routes
+from storefront.types import utcnow
 
 routes = Routes()
 
@@ -35,7 +37,7 @@ def _common() -> dict:
     zone = merchant_zone(company.timezone)
     return {"company": company, "when": lambda moment: local_stamp(moment, zone),
             "describe": lambda promotion: promos.describe(promotion, company),
-            "status_of": promos.promotion_status}
+            "status_of": lambda promotion: promotion_status(promotion, utcnow())}
 
 
 def _page_number() -> int:

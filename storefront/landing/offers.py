@@ -17,7 +17,6 @@ this module.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ from storefront.accounts.models import Company
 from storefront.dates import local_text
 from storefront.extensions import db
 from storefront.landing.services import clear_section_cache, published_page
+from storefront.pricing.codes import free_codes, is_live
 from storefront.pricing.form_values import Reader, percent_text
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import utcnow
@@ -39,9 +39,7 @@ MAX_HOURS = 168
 MAX_HEADLINE = 120
 DEFAULTS = {"enabled": False, "percent_bp": 1000, "headline": "Before you go: here's a discount", "valid_hours": 24}
 # Same alphabet as the admin's generated codes (no 0/O, 1/I/L: typed from a screen).
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_PREFIX = "EXIT-"
-CODE_RANDOM_LENGTH = 8
+CODE_PREFIX = "EXIT"
 
 
 @dataclass(frozen=True)
@@ -126,21 +124,12 @@ class ExitOffer:
         return percent_text(self.percent_bp)
 
 
-def _live(promotion: Promotion | None, company_id: int, now: datetime) -> bool:
-    return (
-        promotion is not None and promotion.company_id == company_id and promotion.active
-        and (promotion.starts_at is None or promotion.starts_at <= now)
-        and (promotion.ends_at is None or promotion.ends_at > now)
-        and (promotion.usage_limit is None or promotion.times_used < promotion.usage_limit)
-    )
-
-
 def _exit_promotion(company: Company, settings: ExitOfferSettings, now: datetime) -> Promotion | None:
     """The promotion this offer's codes belong to, made on first use or when the percentage
     changed; None when the merchant has deactivated (or ended) it in the promotions admin."""
     promotion = db.session.get(Promotion, settings.promotion_id) if settings.promotion_id else None
     if promotion is not None and promotion.company_id == company.id and promotion.percent_bp == settings.percent_bp:
-        return promotion if _live(promotion, company.id, now) else None
+        return promotion if is_live(promotion, now) else None
     # Lock the company row, so two first offers at the same moment make one promotion.
     db.session.execute(db.select(Company.id).where(Company.id == company.id).with_for_update())
     db.session.refresh(company)
@@ -162,10 +151,7 @@ def _new_code(company_id: int, promotion: Promotion, expires_at: datetime) -> Pr
     """A fresh single-use code ``EXIT-XXXXXXXX`` (about 40 random bits), unique among the
     merchant's promotion codes and generated codes."""
     for _attempt in range(5):
-        text = CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_RANDOM_LENGTH))
-        taken = db.session.execute(db.select(Promotion.id).filter_by(company_id=company_id, code=text)).first()
-        if taken:
-            continue
+        [text] = free_codes(company_id, 1, CODE_PREFIX)
         code = PromotionCode(company_id=company_id, promotion_id=promotion.id, code=text, expires_at=expires_at)
         try:
             with db.session.begin_nested():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,14 +20,13 @@ from storefront.checkout.models import Order
 from storefront.csv_export import csv_text
 from storefront.dates import local_input, local_stamp, merchant_zone
 from storefront.extensions import db
+from storefront.pricing.codes import free_codes
 from storefront.pricing.form_values import FormError, Reader
 from storefront.pricing.models import Promotion, PromotionCode, PromotionUsage
 from storefront.types import utcnow
 
 PREFIX_RE = re.compile(r"[A-Z0-9]{0,20}")
 # No 0/O or 1/I/L: generated codes are read from emails and typed on phones.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_RANDOM_LENGTH = 8
 MAX_GENERATED = 500
 PER_PAGE = 50
 
@@ -56,18 +54,9 @@ def generate_codes(promotion: Promotion, company: Company, form) -> list[Promoti
     if expires_at and expires_at <= utcnow():
         r.errors["expires_at"] = "The expiry must be in the future."
     r.done()
-    made: set[str] = set()
-    for _attempt in range(5):
-        while len(made) < count:
-            body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_RANDOM_LENGTH))
-            made.add(f"{prefix}-{body}" if prefix else body)
-        taken = set(db.session.execute(scoped(PromotionCode, PromotionCode.code).where(PromotionCode.code.in_(made))).scalars())
-        taken |= set(db.session.execute(scoped(Promotion, Promotion.code).where(Promotion.code.in_(made))).scalars())
-        made -= taken
-        if len(made) == count:
-            break
+    made = free_codes(company.id, count, prefix)
     codes = [PromotionCode(company_id=company.id, promotion_id=promotion.id, code=code, expires_at=expires_at)
-             for code in sorted(made)]
+             for code in made]
     db.session.add_all(codes)
     try:
         db.session.commit()

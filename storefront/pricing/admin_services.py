@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
@@ -25,6 +25,7 @@ from storefront.dates import local_input, merchant_zone
 from storefront.extensions import db
 from storefront.inputs import optional_int, parse_ids
 from storefront.money import format_money
+from storefront.pricing.codes import promotion_status, status_clause
 from storefront.pricing.form_values import (
     FormError,
     Reader,
@@ -58,32 +59,6 @@ MAX_GROUP_QUANTITY = 99
 # ----------------------------------------------------------------------------- the list
 
 
-def promotion_status(promotion: Promotion, now: datetime | None = None) -> str:
-    """"inactive" (switched off), "scheduled" (starts later), "expired" (ended or used up) or "active"."""
-    now = now or utcnow()
-    if not promotion.active:
-        return "inactive"
-    if promotion.starts_at and promotion.starts_at > now:
-        return "scheduled"
-    used_up = promotion.usage_limit is not None and promotion.times_used >= promotion.usage_limit
-    if (promotion.ends_at and promotion.ends_at <= now) or used_up:
-        return "expired"
-    return "active"
-
-
-def _status_clause(status: str, now: datetime):
-    """The SQL twin of ``promotion_status`` for one status."""
-    started = or_(Promotion.starts_at.is_(None), Promotion.starts_at <= now)
-    ended = or_(and_(Promotion.ends_at.is_not(None), Promotion.ends_at <= now),
-                and_(Promotion.usage_limit.is_not(None), Promotion.times_used >= Promotion.usage_limit))
-    return {
-        "inactive": Promotion.active.is_(False),
-        "scheduled": and_(Promotion.active.is_(True), Promotion.starts_at > now),
-        "expired": and_(Promotion.active.is_(True), started, ended),
-        "active": and_(Promotion.active.is_(True), started, ~ended),
-    }[status]
-
-
 @dataclass(frozen=True)
 class PromotionRow:
     promotion: Promotion
@@ -113,7 +88,7 @@ def list_promotions(status: str = "", page: int = 1, now: datetime | None = None
     query = scoped(Promotion, Promotion, func.coalesce(codes.c.n, 0)).outerjoin(codes, codes.c.promotion_id == Promotion.id)
     counting = scoped(Promotion, func.count(Promotion.id))
     if status:
-        query, counting = query.where(_status_clause(status, now)), counting.where(_status_clause(status, now))
+        query, counting = query.where(status_clause(status, now)), counting.where(status_clause(status, now))
     total = db.session.execute(counting).scalar_one()
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(page, 1), pages)

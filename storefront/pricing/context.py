@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from storefront.accounts.models import Company
@@ -20,6 +20,7 @@ from storefront.extensions import db
 from storefront.money import format_money
 from storefront.pricing.addresses import Address
 from storefront.pricing.checkout_totals import Totals, checkout_totals
+from storefront.pricing.codes import promotion_status, status_clause
 from storefront.pricing.models import (
     Promotion,
     PromotionCode,
@@ -60,15 +61,6 @@ def rule_from(promotion: Promotion) -> PromotionRule:
     )
 
 
-def _live(query, now: datetime):
-    return query.where(
-        Promotion.active.is_(True),
-        or_(Promotion.starts_at.is_(None), Promotion.starts_at <= now),
-        or_(Promotion.ends_at.is_(None), Promotion.ends_at > now),
-        or_(Promotion.usage_limit.is_(None), Promotion.times_used < Promotion.usage_limit),
-    )
-
-
 def find_code(company_id: int, raw: str, now: datetime | None = None) -> tuple[Promotion, PromotionCode | None]:
     """The promotion a shopper's code names, matched case-insensitively.
 
@@ -85,14 +77,14 @@ def find_code(company_id: int, raw: str, now: datetime | None = None) -> tuple[P
     promotion = single.promotion if single else db.session.execute(
         db.select(Promotion).filter_by(company_id=company_id, code=code)
     ).scalar_one_or_none()
-    if promotion is None or not promotion.active:
+    status = promotion_status(promotion, now) if promotion is not None else "inactive"
+    if status == "inactive":
         raise PromotionCodeError("That discount code isn't valid.")
-    if promotion.starts_at and promotion.starts_at > now:
+    if status == "scheduled":
         raise PromotionCodeError("That discount code isn't active yet.")
     if (promotion.ends_at and promotion.ends_at <= now) or (single and single.expires_at and single.expires_at <= now):
         raise PromotionCodeError("That discount code has expired.")
-    exhausted = promotion.usage_limit is not None and promotion.times_used >= promotion.usage_limit
-    if exhausted or (single and single.used_at):
+    if status == "expired" or (single and single.used_at):
         raise PromotionCodeError("That discount code has already been used up.")
     return promotion, single
 
@@ -141,7 +133,7 @@ def load_rules(cart: Cart, info: CartInfo, now: datetime | None = None) -> tuple
     The code's promotion counts once even if it is also automatic."""
     now = now or utcnow()
     automatic = db.session.execute(
-        _live(db.select(Promotion).filter_by(company_id=cart.company_id, automatic=True), now)
+        db.select(Promotion).filter_by(company_id=cart.company_id, automatic=True).where(status_clause("active", now))
     ).scalars().all()
     rules = [rule_from(p) for p in automatic]
     error = None
