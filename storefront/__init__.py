@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Blueprint, Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 
@@ -41,15 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     login_manager.user_loader(load_user)
 
-    from storefront.cart.routes import bp as cart_bp
-    from storefront.checkout.routes import bp as checkout_bp
-    from storefront.landing.routes import bp as landing_bp
-    from storefront.leads.routes import bp as leads_bp
-    from storefront.payments.routes import bp as payments_bp
-    from storefront.themes.routes import bp as themes_bp
+    _register_shopper_blueprints(app)
+    from storefront.leads.hooks import install as install_lead_hooks
 
-    for bp in (landing_bp, cart_bp, checkout_bp, leads_bp, payments_bp, themes_bp):
-        app.register_blueprint(bp)
+    install_lead_hooks()  # checkout tells leads of captures, orders and failed payments
     from storefront.admin import register_admin
 
     register_admin(app)
@@ -69,9 +64,33 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+def _register_shopper_blueprints(app: Flask) -> None:
+    """The public blueprints, each built for this app from the routes its modules declare
+    (``storefront.routing.Routes``): nothing is registered by importing a module."""
+    from storefront.checkout import cart_routes, saved_routes
+    from storefront.checkout import routes as checkout_routes
+    from storefront.landing import routes as landing_routes
+    from storefront.leads import routes as lead_routes
+    from storefront.payments import routes as payment_routes
+    from storefront.themes import routes as theme_routes
+
+    blueprints = (
+        ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes,)),
+        ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
+    )
+    for name, modules in blueprints:
+        bp = Blueprint(name, __name__)
+        for module in modules:
+            module.routes.register(bp)
+        app.register_blueprint(bp)
+
+
 def _install_template_globals(app: Flask) -> None:
+    from storefront.cart.services import cart_summary_for_request
+
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["stripe_test_mode"] = app.config["STRIPE_TEST_MODE"]
+    app.jinja_env.globals["shopper_cart"] = cart_summary_for_request
 
 
 def error_page(status: int, title: str, message: str):

@@ -46,3 +46,17 @@ def no_store(response):
     """Mark a cart or checkout response as never cacheable."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def live_status(message: str) -> str:
+    """An out-of-band fragment that puts ``message`` in the page's live region
+    (``#cart-status``, role=status), so screen readers announce it; append it to an htmx
+    response body."""
+    return render_template("components/_live_status.html", message=message)
+
+
+def with_live_status(response, message: str):
+    """Append ``live_status(message)`` to an HTML ``response`` (a 2xx htmx answer); returns it."""
+    if response.status_code < 300 and response.mimetype == "text/html":
+        response.set_data(response.get_data(as_text=True) + live_status(message))
+    return response

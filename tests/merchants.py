@@ -147,7 +147,7 @@ def build_merchant(app, db, stem: str) -> Merchant:
     db.session.add(paid)
     db.session.commit()
     from storefront.cart.services import cart_info
-    from storefront.checkout.services import complete_order
+    from storefront.checkout.orders import complete_order
     from storefront.pricing.context import price_cart
 
     total = price_cart(paid, cart_info(paid)).totals.total_cents

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import after_this_request, current_app, flash, has_request_context
+from flask import current_app
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Update
 
 from storefront.cart.models import Cart, LineItem
-from storefront.cart.services import MAX_QUANTITY, USABLE_STATUSES, touch
+from storefront.cart.services import USABLE_STATUSES, touch
+from storefront.catalog.availability import availability
 from storefront.catalog.models import Variant
 from storefront.extensions import db
 from storefront.types import utcnow
@@ -93,33 +94,22 @@ def expire_stale_carts(now: datetime | None = None) -> int:
     return result.rowcount
 
 
-def _buyable(variant: Variant) -> bool:
-    product = variant.product
-    return product.status == "active" and product.published and variant.in_stock
-
-
-def _old_open_cart_ids(cart: Cart, email: str) -> list[int]:
-    # The Lead is the cart domain's only look upward: a lead remembers the cart its email was
-    # typed on, even when that cart's own checkout_fields were edited later.
-    from storefront.leads.models import Lead
-
-    lead_carts = select(Lead.cart_id).where(
-        Lead.company_id == cart.company_id, Lead.email == email, Lead.cart_id.is_not(None)
-    )
+def _old_open_cart_ids(cart: Cart, email: str, known_ids: list[int]) -> list[int]:
     return list(db.session.execute(
         select(Cart.id).where(
             Cart.company_id == cart.company_id,
             Cart.id != cart.id,
             Cart.status.in_(OPEN_STATUSES),
             Cart.currency == cart.currency,
-            or_(Cart.checkout_fields["email"].as_string() == email, Cart.id.in_(lead_carts)),
+            or_(Cart.checkout_fields["email"].as_string() == email, Cart.id.in_(known_ids)),
         )
     ).scalars())
 
 
-def merge_open_carts(cart: Cart, email: str) -> int:
+def merge_open_carts(cart: Cart, email: str, known_ids: list[int] = ()) -> int:
     """Merge the shopper's other open carts (same merchant, ACTIVE or ABANDONED, with ``email``
-    in their checkout fields or on their Lead) into ``cart``; returns the units added.
+    in their checkout fields, or among ``known_ids``: carts the shopper is known to have typed
+    ``email`` on) into ``cart``; returns the units added.
 
     Lines are added together, each capped at the variant's stock and at 99; a line that is no
     longer buyable is left behind. Every merged cart becomes MERGED with ``merged_into_id``;
@@ -134,7 +124,7 @@ def merge_open_carts(cart: Cart, email: str) -> int:
     # Nothing may be written before the locks are taken in id order (the caller may hold
     # unsaved changes to ``cart``); writing it first would lock it out of order.
     with db.session.no_autoflush:
-        candidates = _old_open_cart_ids(cart, email)
+        candidates = _old_open_cart_ids(cart, email, list(known_ids))
         if not candidates:
             return 0
         locked = db.session.execute(
@@ -168,9 +158,9 @@ def merge_open_carts(cart: Cart, email: str) -> int:
     added = 0
     for old in old_lines:
         variant = variants.get(old.variant_id)
-        if variant is None or variant.company_id != cart.company_id or not _buyable(variant):
+        if variant is None or variant.company_id != cart.company_id:
             continue
-        limit = MAX_QUANTITY if variant.available is None else min(MAX_QUANTITY, variant.available)
+        limit = availability(variant).line_limit
         line = current.get(old.variant_id)
         have = line.quantity if line is not None else 0
         target = min(have + old.quantity, limit)
@@ -203,36 +193,13 @@ def merge_notice(added: int) -> str:
     return f"We added {added} item{'' if added == 1 else 's'} from your earlier cart."
 
 
-def shopper_identified(cart: Cart, email: str) -> int:
-    """The checkout's hook for a newly saved email: merge the shopper's earlier open carts
-    into ``cart``, attach this visitor's saved items to the email, and tell the shopper what
-    was added (a toast and the live region over htmx, a flash message otherwise).
-
-    Returns the units merged. Does not commit (the calling checkout service does).
+def shopper_identified(cart: Cart, email: str, known_ids: list[int] = ()) -> int:
+    """A newly saved email at checkout: merge the shopper's earlier open carts into ``cart``
+    (``merge_open_carts``) and attach this visitor's saved items to the email. Returns the
+    units merged (say so with ``merge_notice``). Does not commit (the checkout service does).
     """
     from storefront.cart.saved import attach_saved_items
 
-    added = merge_open_carts(cart, email)
+    added = merge_open_carts(cart, email, known_ids)
     attach_saved_items(cart, email)
-    if added and has_request_context():
-        _tell_shopper(merge_notice(added))
     return added
-
-
-def _tell_shopper(message: str) -> None:
-    from markupsafe import escape
-
-    from storefront.htmx import toast, wants_fragment
-
-    if not wants_fragment():
-        flash(message, "info")
-        return
-
-    @after_this_request
-    def _notice(response):
-        # The checkout's field response is htmx: a toast, and the page's live region.
-        toast(response, message)
-        if response.status_code < 300 and response.mimetype == "text/html":
-            response.set_data(response.get_data(as_text=True)
-                              + f'<div id="cart-status" hx-swap-oob="innerHTML">{escape(message)}</div>')
-        return response

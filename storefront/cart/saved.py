@@ -26,6 +26,7 @@ from storefront.cart.services import (
     current_cart,
     touch,
 )
+from storefront.catalog.availability import PER_LINE_LIMIT, availability
 from storefront.catalog.models import Product, Variant
 from storefront.cookies import VISITOR_COOKIE
 from storefront.extensions import db
@@ -33,7 +34,7 @@ from storefront.visits.models import Visit
 from storefront.visits.services import current_visit
 
 KINDS = ("saved", "wishlist")
-MAX_QUANTITY = 99
+MAX_QUANTITY = PER_LINE_LIMIT
 # A shopper's list is for a handful of things; the cap keeps a scripted client from growing it.
 MAX_SAVED_ITEMS = 100
 
@@ -125,7 +126,7 @@ def shopper_for_request(visitor_id: str | None, cart: Cart | None = None, *,
 def _variant_options(product: Product) -> tuple[tuple[int, str], ...]:
     if product.status != "active" or not product.published:
         return ()
-    return tuple((v.id, v.label or v.title) for v in product.variants if v.in_stock and v.price_cents)
+    return tuple((v.id, v.label or v.title) for v in product.variants if availability(v).sellable and v.price_cents)
 
 
 def saved_list(shopper: Shopper | None, currency: str | None = None) -> SavedList:
@@ -157,7 +158,7 @@ def saved_list(shopper: Shopper | None, currency: str | None = None) -> SavedLis
             variant_label=variant.label, quantity=item.quantity, unit_price_cents=variant.price_cents,
             image_src=variant.image_src or (product.images[0].src if product.images else None),
             available=variant.available,
-            buyable=product.status == "active" and product.published and variant.in_stock,
+            buyable=availability(variant).sellable,
             options=_variant_options(product) if len(product.variants) > 1 else (),
         ))
     if currency is None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from storefront.accounts.models import Company
 from storefront.cart.info import CartInfo, LineInfo
 from storefront.cart.models import Cart, LineItem
+from storefront.catalog.availability import PER_LINE_LIMIT, NotAvailable, check
 from storefront.catalog.models import Product, StockReservation, Variant
 from storefront.cookies import CART_COOKIE
 from storefront.extensions import db
@@ -17,7 +18,7 @@ from storefront.types import new_token, utcnow
 from storefront.visits.models import Visit
 from storefront.visits.services import current_visit, record_event
 
-MAX_QUANTITY = 99
+MAX_QUANTITY = PER_LINE_LIMIT
 # Statuses a shopper's cart cookie may still use; CONVERTED, MERGED and EXPIRED carts are done.
 USABLE_STATUSES = ("ACTIVE", "ABANDONED")
 
@@ -134,14 +135,12 @@ def _held(cart_id, variant_id):
 
 
 def _check_stock(variant: Variant, wanted: int, cart: Cart) -> None:
-    product = variant.product
     # Only a variant someone holds needs the look at this cart's own hold.
     held = (db.session.execute(_held(cart.id, variant.id)).scalar() or 0) if variant.reserved else 0
-    available = variant.available_for(held)
-    if product.status != "active" or not product.published or available == 0:
-        raise CartError(f"{variant.product.title} is out of stock.")
-    if available is not None and wanted > available:
-        raise CartError(f"Only {available} of {variant.product.title} left in stock.")
+    try:
+        check(variant, wanted, held)
+    except NotAvailable as error:
+        raise CartError(str(error)) from error
 
 
 def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storefront.cart.info import CartInfo
 from storefront.cart.models import Cart
+from storefront.catalog.availability import availability
 from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 
@@ -109,7 +110,7 @@ def upsell_offers(cart: Cart | None, info: CartInfo, limit: int = MAX_SHOWN) -> 
     ).all()
     best: dict[int, UpsellOffer] = {}
     for variant, product, image_src in rows:
-        if product.id in best or not variant.in_stock:
+        if product.id in best or not availability(variant).sellable:
             continue
         best[product.id] = UpsellOffer(
             product_id=product.id, variant_id=variant.id, title=product.title, variant_label=variant.label,

@@ -24,7 +24,6 @@ from storefront.catalog.importers.common import paragraphs, sanitize_html, slugi
 from storefront.catalog.models import Product, Variant
 from storefront.extensions import db
 from storefront.inputs import parse_ids
-from storefront.landing.services import clear_section_cache
 from storefront.money import MoneyError, minor_units, parse_amount
 from storefront.types import utcnow
 
@@ -321,7 +320,6 @@ def _commit(values: dict) -> None:
         raise ProductFormError(values, {
             "form": "Another change was saved at the same time and a SKU or handle is now "
                     "taken. Check the SKUs and save again."}) from exc
-    clear_section_cache()
 
 
 def _free_handle(title: str) -> str:

@@ -1,6 +1,6 @@
 """Catalogue admin: the CSV import of a WooCommerce or Shopify product export. A dry run
-for the preview, the real import on confirmation (which clears the landing-page section
-cache, so public pages show the new prices and stock at once), and the JSON-safe summary
+for the preview, the real import on confirmation (public pages show the new prices and stock
+at once: the landing pages' cache forgets them on commit), and the JSON-safe summary
 of either that the upload screen stores and shows.
 
 Storing the upload between preview and confirmation, and deleting it afterwards, is the
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from storefront.accounts.models import Company
 from storefront.catalog.services import ImportReport, import_catalog
-from storefront.landing.services import clear_section_cache
 
 MAX_REPORT_LINES = 500  # changes shown in an import preview; the counts cover the rest
 
@@ -27,7 +26,6 @@ def run_import(path: Path, company: Company, fmt: str | None) -> dict:
     """Import ``path`` for real (one transaction) and return its summary. Raises
     CatalogImportError with nothing saved."""
     summary = report_summary(import_catalog(path, company, fmt, dry_run=False))
-    clear_section_cache()
     return summary
 
 

@@ -1,12 +1,14 @@
 """Checkout page with progressive capture, and the order confirmation page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from jinja2_fragments.flask import render_block
 
-from storefront.cart.services import cart_info, current_cart
+from storefront.cart.services import current_cart
 from storefront.checkout.fields import FIELD_NAMES, FIELDS
+from storefront.checkout.info import CheckoutInfo, fetch_checkout_info
 from storefront.checkout.models import Order
+from storefront.checkout.recent import recent_purchases
 from storefront.checkout.services import (
     CheckoutError,
     capture_field,
@@ -16,27 +18,26 @@ from storefront.checkout.services import (
 )
 from storefront.countries import CHECKOUT_COUNTRIES
 from storefront.extensions import db
-from storefront.htmx import no_store, render, toast, wants_fragment
-from storefront.landing.services import shop_context
+from storefront.htmx import no_store, render, toast, wants_fragment, with_live_status
+from storefront.landing.services import published_page, shop_context
 from storefront.limits import per_ip_and_visit
-from storefront.pricing.context import price_cart
+from storefront.routing import Routes
 
 PRICING_FIELDS = frozenset({"email", "country", "postcode", "city"})
 
-bp = Blueprint("checkout", __name__)
+routes = Routes()
 
 
 
 
-def _page(cart, results=None, status=200):
-    info = cart_info(cart)
-    priced = price_cart(cart, info)
+def _page(info: CheckoutInfo, results=None, status=200):
+    cart = info.cart
     saved = dict(cart.checkout_fields or {})
     values = {name: (results[name].value if results else saved.get(name, "")) for name in FIELD_NAMES}
     errors = {name: r.error for name, r in (results or {}).items() if r.error}
     response = render(
-        "checkout/page.html", "checkout_form", status=status, cart=info, cart_row=cart, priced=priced,
-        fields=FIELDS, countries=CHECKOUT_COUNTRIES, values=values, errors=errors,
+        "checkout/page.html", "checkout_form", status=status, cart=info.cart_info, cart_row=cart,
+        priced=info.priced, fields=FIELDS, countries=CHECKOUT_COUNTRIES, values=values, errors=errors,
         stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         stripe_local=current_app.config["STRIPE_LOCAL"],
@@ -53,17 +54,17 @@ def _cart_or_redirect():
     return cart, None
 
 
-@bp.get("/checkout")
+@routes.get("/checkout")
 def show():
     """The checkout form with the order summary; an empty cart goes back to /cart."""
     cart, response = _cart_or_redirect()
     if response is not None:
         return response
     start_checkout(cart)
-    return _page(cart)
+    return _page(fetch_checkout_info(cart))
 
 
-@bp.post("/checkout")
+@routes.post("/checkout")
 @per_ip_and_visit("RATELIMIT_CHECKOUT")
 def submit():
     """The whole form in one request (no JavaScript): save every valid field, show errors
@@ -71,69 +72,74 @@ def submit():
     cart, response = _cart_or_redirect()
     if response is not None:
         return response
-    results = capture_form(cart, request.form)
+    capture = capture_form(cart, request.form)
+    if capture.notice:
+        flash(capture.notice, "info")
+    info = fetch_checkout_info(cart)
     if request.form.get("shipping_method_id"):
         try:
-            choose_shipping(cart, request.form.get("shipping_method_id"))
+            info = choose_shipping(info, request.form.get("shipping_method_id"))
         except CheckoutError as error:
             flash(str(error), "error")
-    if any(r.error for r in results.values()):
-        return _page(cart, results, status=422)
+    if capture.errors:
+        return _page(info, capture.results, status=422)
     flash("Your details are saved.", "success")
     return no_store(redirect(url_for("checkout.show", _anchor="payment"), code=303))
 
 
-@bp.post("/checkout/field/<name>")
+@routes.post("/checkout/field/<name>")
 @per_ip_and_visit("RATELIMIT_CAPTURE")
 def field(name: str):
-    """Progressive capture of one field; answers the field re-rendered with its state."""
+    """Progressive capture of one field; answers the field re-rendered with its state, the
+    totals out of band when the field changes them, and a toast when earlier carts merged."""
     if name not in FIELD_NAMES:
         abort(404)
     # Locked: two tabs saving different fields at once must not lose one of them.
     cart = current_cart(lock=True)
     if cart is None:
         return no_store(render("checkout/_expired.html", "expired", status=409))
-    result = capture_field(cart, name, request.form.get(name))
+    capture = capture_field(cart, name, request.form.get(name))
+    result = capture.results[name]
     spec = next(f for f in FIELDS if f[0] == name)
     response = render("checkout/_field.html", "field", spec=spec, value=result.value, error=result.error,
                       checked=True, countries=CHECKOUT_COUNTRIES)
     if name in PRICING_FIELDS:
         # Address and email change shipping, tax and per-customer codes: refresh the totals.
-        response.set_data(response.get_data(as_text=True) + _totals_oob(cart))
+        response.set_data(response.get_data(as_text=True) + _totals_oob(fetch_checkout_info(cart)))
+    if capture.notice and wants_fragment():
+        with_live_status(toast(response, capture.notice), capture.notice)
+    elif capture.notice:
+        flash(capture.notice, "info")
     return no_store(response)
 
 
-def _totals_oob(cart) -> str:
-    info = cart_info(cart)
-    context = {"cart": info, "priced": price_cart(cart, info), "oob": True}
-    return "".join(render_block("checkout/page.html", block, **context)
-                   for block in ("shipping", "summary", "pay_label"))
+def _totals_oob(info: CheckoutInfo, blocks=("shipping", "summary", "pay_label")) -> str:
+    context = {"cart": info.cart_info, "priced": info.priced, "oob": True}
+    return "".join(render_block("checkout/page.html", block, **context) for block in blocks)
 
 
-@bp.post("/checkout/shipping")
+@routes.post("/checkout/shipping")
 @per_ip_and_visit("RATELIMIT_CAPTURE")
 def shipping():
     """Choose a shipping method (``shipping_method_id``); htmx gets the methods and totals."""
     cart, response = _cart_or_redirect()
     if response is not None:
         return response
+    info = fetch_checkout_info(cart)
     try:
-        choose_shipping(cart, request.form.get("shipping_method_id"))
+        info = choose_shipping(info, request.form.get("shipping_method_id"))
     except CheckoutError as error:
         if wants_fragment():
-            return no_store(toast(make_response(_totals_oob(cart)), str(error), "error"))
+            return no_store(toast(make_response(_totals_oob(info)), str(error), "error"))
         flash(str(error), "error")
         return no_store(redirect(url_for("checkout.show", _anchor="shipping-methods"), code=303))
     if wants_fragment():
-        info = cart_info(cart)
-        body = render_block("checkout/page.html", "shipping", cart=info, priced=price_cart(cart, info), oob=False)
-        others = "".join(render_block("checkout/page.html", block, cart=info, priced=price_cart(cart, info), oob=True)
-                         for block in ("summary", "pay_label"))
-        return no_store(make_response(body + others))
+        body = render_block("checkout/page.html", "shipping", cart=info.cart_info, priced=info.priced, oob=False)
+        return no_store(make_response(body + _totals_oob(info, ("summary", "pay_label"))))
     return no_store(redirect(url_for("checkout.show", _anchor="payment"), code=303))
 
 
-@bp.get("/orders/<token>")
+@routes.get("/orders/<token>")
 def order(token: str):
     """The confirmation page, found by the order's 256-bit token."""
     if len(token) > 64:
@@ -143,3 +149,29 @@ def order(token: str):
         abort(404)
     return no_store(render("checkout/order.html", "order", order=found,
                            **shop_context(found.company_id, found.landing_page_id)))
+
+
+# The recent-purchases fragment is the same for every shopper of a page: shared caches may
+# keep it this long, so a busy page costs the database one query per half minute at most.
+RECENT_MAX_AGE = 30
+
+
+@routes.get("/lp/<slug>/recent")
+def recent(slug: str):
+    """The page's recent purchases, anonymised, as a small fragment the page loads after it
+    is shown (hx-trigger="load"), so the page itself and its cached sections stay the same
+    for everyone. 204 when there are none; 404 for an unpublished or unknown page."""
+    page = published_page(slug)
+    if page is None:
+        abort(404)
+    purchases = recent_purchases(page)
+    if purchases:
+        # Rendered without the context processors: the signed-in-user one reads (and, for a
+        # shopper's session, rewrites) the session, and a shared-cacheable answer must not set
+        # a cookie. The fragment needs nothing from them.
+        template = current_app.jinja_env.get_template("landing/_recent.html")
+        response = make_response(template.render(purchases=purchases))
+    else:
+        response = make_response("", 204)
+    response.headers["Cache-Control"] = f"public, max-age={RECENT_MAX_AGE}"
+    return response

@@ -1,41 +1,46 @@
-"""Checkout rules: progressive capture of the form, and creating the Order exactly once.
-
-``complete_order`` is the one path to an order, from the webhook, the shopper's return, or
-a hosted Checkout Session: it locks the cart row, and returns the existing order when one
-was already made (Saleor's complete_checkout does the same).
+"""Checkout rules: starting checkout, progressive capture of the form, the shipping method
+and the discount code. Each function owns its transaction and returns what happened; the
+routes alone render, flash, toast and add out-of-band fragments.
 """
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-
-from storefront.accounts.models import Company
-from storefront.cart.lifecycle import shopper_identified
+from storefront.cart.info import CartInfo
+from storefront.cart.lifecycle import merge_notice, shopper_identified
 from storefront.cart.models import Cart
-from storefront.cart.services import USABLE_STATUSES, cart_info, touch
-from storefront.checkout.fields import FIELD_NAMES, FieldResult, validate_all, validate_field
-from storefront.checkout.models import Customer, Order, OrderLine
-from storefront.checkout.promotion_usage import record_promotion_usage
-from storefront.checkout.reservations import take_reserved_stock
+from storefront.cart.services import touch
+from storefront.checkout import hooks
+from storefront.checkout.fields import FieldResult, validate_all, validate_field
+from storefront.checkout.info import CheckoutInfo
 from storefront.extensions import db
 from storefront.inputs import optional_int
-from storefront.leads.services import capture_lead, convert_lead, record_payment_failed
-from storefront.pricing.context import price_cart
-from storefront.types import new_token, utcnow
+from storefront.pricing.codes import check_for_cart, find_code
+from storefront.types import utcnow
 from storefront.visits.models import Visit
 from storefront.visits.services import record_event
-
-log = logging.getLogger(__name__)
 
 
 class CheckoutError(ValueError):
     """A shopper-facing reason the checkout cannot go on; ``str(error)`` is the message."""
 
 
+@dataclass(frozen=True)
+class Capture:
+    """What saving checkout fields did: each field's result, and a ``notice`` for the
+    shopper when earlier carts were merged into this one ("We added 2 items ...")."""
+
+    results: dict[str, FieldResult]
+    notice: str | None = None
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {name: result.error for name, result in self.results.items() if result.error}
+
+
 def _visit(cart: Cart) -> Visit | None:
-    return db.session.get(Visit, cart.visit_id) if cart.visit_id else None
+    visit = db.session.get(Visit, cart.visit_id) if cart.visit_id else None
+    return visit if visit is not None and visit.company_id == cart.company_id else None
 
 
 def start_checkout(cart: Cart) -> None:
@@ -46,30 +51,26 @@ def start_checkout(cart: Cart) -> None:
         db.session.commit()
 
 
-def capture_field(cart: Cart, name: str, raw: str | None) -> FieldResult:
+def capture_field(cart: Cart, name: str, raw: str | None) -> Capture:
     """Validate and save one field as the shopper leaves it; update the Lead. Commits.
 
     An invalid value is not saved (the last valid one stays). Raises KeyError for a field
     that is not on the form.
     """
     result = validate_field(name, raw, (cart.checkout_fields or {}).get("country"))
-    _save_fields(cart, {name: result}, last_field=name)
-    return result
+    return _save_fields(cart, {name: result}, last_field=name)
 
 
-def capture_form(cart: Cart, form: dict) -> dict[str, FieldResult]:
-    """Validate and save the whole form in one request (the no-JavaScript path). Commits.
-
-    Valid values are saved even when other fields have errors, so nothing typed is lost.
+def capture_form(cart: Cart, form) -> Capture:
+    """Validate and save the whole form in one request (the no-JavaScript path and Pay).
+    Commits. Valid values are saved even when other fields have errors: nothing typed is lost.
     """
-    results = validate_all(form)
-    _save_fields(cart, results, last_field=None)
-    return results
+    return _save_fields(cart, validate_all(form), last_field=None)
 
 
-def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | None) -> None:
+def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | None) -> Capture:
     """Keep the valid values on the cart (an emptied field is removed), let a newly typed
-    email merge the shopper's earlier cart and saved items, update the Lead, commit."""
+    email merge the shopper's earlier carts and saved items, tell the hooks (the Lead), commit."""
     fields = dict(cart.checkout_fields or {})
     previous_email = fields.get("email")
     for name, result in results.items():
@@ -79,196 +80,47 @@ def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | 
             else:
                 fields.pop(name, None)
     cart.checkout_fields = fields
+    notice = None
     if fields.get("email") and fields["email"] != previous_email:
-        shopper_identified(cart, fields["email"])
-    capture_lead(cart, _visit(cart), last_field, FIELD_NAMES)
+        known = hooks.collect(hooks.carts_of_email, cart.company_id, fields["email"])
+        added = shopper_identified(cart, fields["email"], known)
+        notice = merge_notice(added) if added else None
+    hooks.call(hooks.fields_saved, cart, _visit(cart), last_field)
     db.session.commit()
+    return Capture(results, notice)
 
 
-def choose_shipping(cart: Cart, raw_method_id: str | None) -> None:
-    """Set the cart's shipping method. Commits.
-
-    Raises CheckoutError unless the id names an active method of this merchant's zone for
-    the typed address.
-    """
+def choose_shipping(info: CheckoutInfo, raw_method_id: str | None) -> CheckoutInfo:
+    """Set the cart's shipping method; returns the checkout re-totalled with it (no new
+    pricing). Commits. Raises CheckoutError unless the id names a method the priced cart
+    offers for the typed address."""
     method_id = optional_int(raw_method_id, 1)
     if method_id is None:
         raise CheckoutError("Choose a shipping method.")
-    priced = price_cart(cart, cart_info(cart))
-    if not any(option.method.id == method_id for option in priced.totals.shipping_options):
+    if not any(option.method.id == method_id for option in info.priced.totals.shipping_options):
         raise CheckoutError("That shipping method isn't available for your address.")
-    cart.shipping_method_id = method_id
+    info.cart.shipping_method_id = method_id
+    touch(info.cart)
+    db.session.commit()
+    return info.with_method(method_id)
+
+
+def apply_code(cart: Cart, lines: CartInfo, raw: str | None) -> None:
+    """Put a discount code on the cart when it can be used now. Commits.
+
+    Raises PromotionCodeError (invalid, not started, expired, used up, already used by this
+    customer, below its minimum) and leaves the cart unchanged.
+    """
+    promotion, _single = find_code(cart.company_id, raw or "")
+    check_for_cart(promotion, (cart.checkout_fields or {}).get("email"), lines.subtotal_cents, lines.currency)
+    cart.promotion_code = (raw or "").strip().upper()
     touch(cart)
     db.session.commit()
 
 
-def _next_order_number(company_id: int) -> str:
-    # A conditional UPDATE ... RETURNING serialises concurrent orders of one merchant.
-    seq = db.session.execute(
-        update(Company)
-        .where(Company.id == company_id)
-        .values(order_number_seq=Company.order_number_seq + 1)
-        .returning(Company.order_number_seq)
-    ).scalar_one()
-    return str(seq)
+def remove_code(cart: Cart) -> None:
+    """Take the discount code off the cart. Commits."""
+    cart.promotion_code = None
+    touch(cart)
+    db.session.commit()
 
-
-def _customer_for(company_id: int, fields: dict) -> Customer | None:
-    email = fields.get("email")
-    if not email:
-        return None
-    customer = db.session.execute(
-        db.select(Customer).filter_by(company_id=company_id, email=email)
-    ).scalar_one_or_none()
-    if customer is None:
-        customer = Customer(company_id=company_id, email=email)
-        db.session.add(customer)
-    customer.first_name = fields.get("first_name") or customer.first_name
-    customer.last_name = fields.get("last_name") or customer.last_name
-    customer.phone = fields.get("phone") or customer.phone
-    db.session.flush()
-    return customer
-
-
-def existing_order(cart_id: int) -> Order | None:
-    """The order already made from this cart, if any."""
-    return db.session.execute(db.select(Order).filter_by(cart_id=cart_id)).scalar_one_or_none()
-
-
-def complete_order(
-    cart_id: int,
-    *,
-    amount_paid_cents: int,
-    currency: str,
-    payment_intent_id: str | None = None,
-    checkout_session_id: str | None = None,
-    email: str | None = None,
-    company_id: int | None = None,
-) -> tuple[Order, bool]:
-    """Create the Order for a paid cart exactly once; returns (order, created).
-
-    Locks the cart row, so the webhook and the shopper's return can race safely; the unique
-    ``orders.cart_id`` backs this up where ``FOR UPDATE`` is ignored (SQLite). Snapshots
-    lines and prices, turns the stock Pay reserved into the sale (``reservations.
-    take_reserved_stock``; an order whose hold expired and whose stock went meanwhile gets
-    status REFUND_PENDING and takes no stock: payments refunds it), records
-    promotion usage under row locks, creates or links the Customer by email,
-    converts the Lead, marks the cart CONVERTED, sets the visit's ``converted_at`` and copies
-    the attribution. An order whose paid amount differs from the cart total, or whose stock
-    ran out, gets status NEEDS_REVIEW. Commits. Raises LookupError for an unknown cart, or
-    for a cart of another merchant than ``company_id`` when that is given.
-    """
-    cart = db.session.execute(
-        db.select(Cart).filter_by(id=cart_id).with_for_update()
-    ).scalar_one_or_none()
-    if cart is None or (company_id is not None and cart.company_id != company_id):
-        db.session.rollback()
-        raise LookupError(f"no cart {cart_id} for this merchant")
-    order = existing_order(cart.id)
-    if order is not None:
-        db.session.rollback()
-        return order, False
-
-    info = cart_info(cart)
-    totals = price_cart(cart, info).totals
-    fields = dict(cart.checkout_fields or {})
-    if email and not fields.get("email"):
-        fields["email"] = email.lower()
-    visit = _visit(cart)
-    customer = _customer_for(cart.company_id, fields)
-    status = "PAID"
-    if amount_paid_cents != totals.total_cents or currency.upper() != cart.currency.upper():
-        log.warning("cart %s: paid %s %s but the total is %s %s", cart.id, amount_paid_cents, currency,
-                    totals.total_cents, cart.currency)
-        status = "NEEDS_REVIEW"
-    # The hold Pay took becomes the sale (variant rows locked in id order). Only when that
-    # hold expired and the stock went meanwhile is nothing taken and the payment refunded.
-    if not take_reserved_stock(cart.id, {line.variant_id: line.quantity for line in info.lines}):
-        status = "REFUND_PENDING"
-    order = Order(
-        company_id=cart.company_id,
-        number=_next_order_number(cart.company_id),
-        token=new_token(),
-        cart_id=cart.id,
-        customer_id=customer.id if customer else None,
-        email=fields.get("email"),
-        phone=fields.get("phone"),
-        shipping_name=" ".join(filter(None, [fields.get("first_name"), fields.get("last_name")])) or None,
-        shipping_address={k: fields[k] for k in ("address1", "address2", "city", "postcode", "country") if fields.get(k)},
-        currency=cart.currency,
-        subtotal_cents=totals.subtotal_cents,
-        discount_cents=totals.discount_cents,
-        shipping_cents=totals.shipping_after_discount_cents,
-        tax_cents=totals.tax_cents,
-        total_cents=totals.total_cents,
-        shipping_method=totals.shipping_method.name if totals.shipping_method else None,
-        promotion_code=cart.promotion_code,
-        amount_paid_cents=amount_paid_cents,
-        status=status,
-        payment_intent_id=payment_intent_id,
-        checkout_session_id=checkout_session_id,
-        landing_page_id=cart.landing_page_id,
-        visit_id=cart.visit_id,
-        source_type=cart.source_type,
-        utm_source=visit.utm_source if visit else None,
-        utm_medium=visit.utm_medium if visit else None,
-        utm_campaign=visit.utm_campaign if visit else None,
-        utm_term=visit.utm_term if visit else None,
-        utm_content=visit.utm_content if visit else None,
-        lines=[
-            OrderLine(
-                variant_id=line.variant_id,
-                product_title=line.product_title,
-                variant_title=line.variant_label,
-                sku=line.sku,
-                unit_price_cents=line.unit_price_cents,
-                quantity=line.quantity,
-                line_total_cents=line.line_total_cents,
-                discount_cents=totals.discounts.per_line.get(line.variant_id, 0),
-                tax_cents=totals.line_tax.get(line.variant_id, 0),
-            )
-            for line in info.lines
-        ],
-    )
-    db.session.add(order)
-    db.session.flush()
-    if status != "REFUND_PENDING" and not record_promotion_usage(order, cart.promotion_code, totals.discounts.applied):
-        order.status = "NEEDS_REVIEW"
-    lead = convert_lead(cart.company_id, cart.id, order.email, order.customer_id, amount_paid_cents)
-    if lead is not None:
-        order.lead_id = lead.id
-    cart.status = "CONVERTED"
-    cart.payment_error = None
-    if visit is not None and visit.converted_at is None:
-        visit.converted_at = utcnow()
-    record_event(visit, "order_completed", {"total_cents": totals.total_cents, "currency": cart.currency})
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The other path won the race on the unique cart_id: return its order.
-        db.session.rollback()
-        order = existing_order(cart_id)
-        if order is None:
-            raise
-        return order, False
-    return order, True
-
-
-def mark_refunded(order_id: int, refund_id: str) -> None:
-    """Record that the payment of an order was refunded. Idempotent. Commits."""
-    order = db.session.get(Order, order_id)
-    if order is not None and order.status != "REFUNDED":
-        order.status = "REFUNDED"
-        order.refund_id = refund_id
-        db.session.commit()
-
-
-def record_payment_failure(cart_id: int, message: str, code: str | None = None,
-                           decline_code: str | None = None) -> None:
-    """Keep the cart, remember why the payment failed (shown to the shopper), and put
-    PAYMENT_FAILED on the lead's timeline with Stripe's codes. Commits."""
-    cart = db.session.get(Cart, cart_id)
-    if cart is not None and cart.status in USABLE_STATUSES:
-        cart.payment_error = message[:500]
-        db.session.commit()
-        record_payment_failed(cart_id, code, decline_code, message)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import (
-    Blueprint,
     abort,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -17,24 +15,20 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from storefront.cart.services import cart_summary_for_request
 from storefront.cookies import VISIT_COOKIE
 from storefront.extensions import limiter
 from storefront.htmx import no_store
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.offers import claim_exit_offer
-from storefront.landing.recent import recent_purchases
 from storefront.landing.services import published_page, rendered_sections
 from storefront.limits import setting
+from storefront.routing import Routes
 from storefront.visits.services import set_visit_cookies, track_landing_view
 
-bp = Blueprint("landing", __name__)
+routes = Routes()
 # A renamed page's old address: browsers may cache the 301, but not for ever, since the
 # merchant can give the old address to another page later.
 REDIRECT_MAX_AGE = 3600
-# The recent-purchases fragment is the same for every shopper of a page: shared caches may
-# keep it this long, so a busy page costs the database one query per half minute at most.
-RECENT_MAX_AGE = 30
 PREVIEW_BANNER = Markup(
     '<p class="preview-banner" role="status">Preview: this is how the page looks now, whatever '
     'its status. Only people with this link can see it.</p>'
@@ -49,14 +43,13 @@ def _page_response(page, sections_html: Markup):
             "landing/page.html",
             page=page,
             sections_html=sections_html,
-            cart=cart_summary_for_request(page.company_id),
         )
     )
     response.vary.add("HX-Request")
     return response
 
 
-@bp.get("/lp/<slug>")
+@routes.get("/lp/<slug>")
 def landing_page(slug: str):
     """Render a published landing page; 301 from a renamed page's old address (keeping the
     query string, e.g. UTM tags); 404 for a draft, archived or unknown slug."""
@@ -80,7 +73,7 @@ def landing_page(slug: str):
     return response
 
 
-@bp.get("/lp/preview/<token>")
+@routes.get("/lp/preview/<token>")
 def preview(token: str):
     """The page behind a private preview link, whatever its status: never indexed, never
     cached, and no visit recorded. 404 for an unknown token."""
@@ -95,29 +88,7 @@ def preview(token: str):
     return response
 
 
-@bp.get("/lp/<slug>/recent")
-def recent(slug: str):
-    """The page's recent purchases, anonymised, as a small fragment the page loads after it
-    is shown (hx-trigger="load"), so the page itself and its cached sections stay the same
-    for everyone. 204 when there are none; 404 for an unpublished or unknown page."""
-    page = published_page(slug)
-    if page is None:
-        abort(404)
-    purchases = recent_purchases(page)
-    if purchases:
-        # Rendered without the context processors: the signed-in-user one reads (and, for a
-        # shopper's session, rewrites) the session, and a shared-cacheable answer must not set
-        # a cookie. The fragment needs nothing from them.
-        template = current_app.jinja_env.get_template("landing/_recent.html")
-        response = make_response(template.render(purchases=purchases))
-    else:
-        response = make_response("", 204)
-    response.headers["Cache-Control"] = f"public, max-age={RECENT_MAX_AGE}"
-    return response
-
-
-
-@bp.post("/offers/exit")
+@routes.post("/offers/exit")
 @limiter.limit(setting("RATELIMIT_CART"))
 def exit_offer():
     """The exit-intent offer for this visit (form field ``page``: the landing page's slug):

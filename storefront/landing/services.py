@@ -127,6 +127,15 @@ _SHOWN_ON_PAGES = (LandingPage, Section, LandingPageProduct, Product, ProductIma
 def _forget_changed_pages(session, _flush_context, _instances) -> None:
     if any(isinstance(obj, _SHOWN_ON_PAGES) for obj in chain(session.new, session.dirty, session.deleted)):
         clear_section_cache()
+        # Again after the commit: a page rendered between this flush and the commit (another
+        # request of this process) would otherwise be cached from the old rows.
+        session.info["pages_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session) -> None:
+    if session.info.pop("pages_changed", False):
+        clear_section_cache()
 
 
 def clear_section_cache() -> None:

@@ -2,7 +2,7 @@
 
 Opting out sets ``visit.capture_opt_out`` for the cart's visit, and from then on that visit
 gets no lead (``services.capture_lead`` returns None) and no field events
-(``field_events.store_batch`` stores nothing). What was already captured for the visit is
+(``event_store.store_batch`` stores nothing). What was already captured for the visit is
 deleted at once:
 
 - the visit's and the cart's field events, and an abandonment analysis of the visit;

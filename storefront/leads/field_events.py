@@ -2,7 +2,7 @@
 
 ``static/js/field-events.js`` batches events and posts them to ``POST /checkout/events``
 (``leads.routes``). This module validates a batch strictly (``parse_batch``), stores it
-for the shopper's cart, visit and lead (``store_batch``), and aggregates a visit's events
+for the shopper's cart, visit and lead (``event_store.store_batch``), and aggregates a visit's events
 for the scores and the abandonment analysis (``field_stats``).
 
 The batch, JSON, at most 32 KB (``MAX_BODY_BYTES``)::
@@ -39,16 +39,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, false, func, insert, select
+from sqlalchemy import and_, case, distinct, false, func, select
 
 from storefront.cart.models import Cart
 from storefront.checkout.fields import FIELD_NAMES, GROUPS, validate_field
 from storefront.extensions import db
 from storefront.inputs import InputError, check_json
-from storefront.leads.models import FieldEvent, Lead
+from storefront.leads.models import FieldEvent
 from storefront.logging_privacy import mask_pii
 from storefront.types import utcnow
-from storefront.visits.models import Visit
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_EVENTS = 100
@@ -203,32 +202,6 @@ def parse_batch(body: bytes, now: datetime | None = None) -> Batch:
         raise EventBatchError(f"events must be a list of 1 to {MAX_EVENTS}")
     offset = now - _time(data["sent_at"], now, "sent_at")
     return Batch(csrf=data["csrf"], ref=data["ref"], events=tuple(_event(e, now, offset) for e in events))
-
-
-def store_batch(cart: Cart, batch: Batch) -> int:
-    """Store ``batch`` for ``cart``'s company, visit and lead; returns how many were stored.
-
-    Nothing is stored (0) when the visit opted out of capture. The lead, when there is one,
-    gets the events' last active field, activity time and fresh scores and value. Commits.
-    """
-    visit = db.session.get(Visit, cart.visit_id) if cart.visit_id else None
-    if visit is not None and visit.company_id != cart.company_id:
-        visit = None  # never file events under another merchant's visit
-    if visit is not None and visit.capture_opt_out:
-        return 0
-    lead = db.session.execute(
-        db.select(Lead).filter_by(company_id=cart.company_id, cart_id=cart.id, erased_at=None)
-        .order_by(Lead.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    rows = [{**event, "company_id": cart.company_id, "visit_id": visit.id if visit else None,
-             "cart_id": cart.id, "lead_id": lead.id if lead else None} for event in batch.events]
-    db.session.execute(insert(FieldEvent), rows)
-    if lead is not None:
-        from storefront.leads.services import refresh_from_events  # services import us
-
-        refresh_from_events(lead, cart, visit, batch.events)
-    db.session.commit()
-    return len(rows)
 
 
 # ---- aggregates ------------------------------------------------------------------------

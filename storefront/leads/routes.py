@@ -16,23 +16,24 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, jsonify, make_response, redirect, request, url_for
+from flask import flash, jsonify, make_response, redirect, request, url_for
 from flask_wtf.csrf import ValidationError, validate_csrf
 
 from storefront.cart.services import current_cart
 from storefront.extensions import csrf
 from storefront.htmx import no_store, render, toast, wants_fragment
 from storefront.leads.consent import is_opted_out, opt_out
+from storefront.leads.event_store import store_batch
 from storefront.leads.field_events import (
     MAX_BODY_BYTES,
     EventBatchError,
     checkout_ref,
     parse_batch,
-    store_batch,
 )
 from storefront.limits import per_ip_and_visit
+from storefront.routing import Routes
 
-bp = Blueprint("leads", __name__)
+routes = Routes()
 ACCEPTED_TYPES = frozenset({"application/json", "text/plain"})
 # Reading past this to answer 413 politely is not worth it: a bigger body is hostile.
 DRAIN_LIMIT = 4 * 1024 * 1024
@@ -64,7 +65,7 @@ def _foreign_origin() -> bool:
     return urlsplit(origin).netloc.lower() != request.host.lower()
 
 
-@bp.post("/checkout/events")
+@routes.post("/checkout/events")
 @per_ip_and_visit("RATELIMIT_EVENTS")
 def events():
     """Store a batch of field events for the shopper's current cart (see the module doc)."""
@@ -95,7 +96,7 @@ def events():
 csrf.exempt(events)
 
 
-@bp.post("/checkout/consent")
+@routes.post("/checkout/consent")
 @per_ip_and_visit("RATELIMIT_CHECKOUT")
 def consent():
     """"Don't save my details": stop capture for this visit and delete what it captured."""
@@ -113,13 +114,13 @@ def consent():
     return no_store(redirect(url_for("checkout.show"), code=303))
 
 
-@bp.app_template_global()
+@routes.app_template_global()
 def capture_opted_out(cart) -> bool:
     """For the checkout template: did the cart's visit opt out of capture?"""
     return is_opted_out(cart)
 
 
-@bp.app_template_global()
+@routes.app_template_global()
 def field_events_ref(cart) -> str:
     """For the checkout template: the page's cart reference for field events."""
     return checkout_ref(cart)

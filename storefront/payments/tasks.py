@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from storefront.checkout.models import Order
-from storefront.checkout.services import mark_refunded
+from storefront.checkout.orders import mark_refunded
 from storefront.extensions import db
 from storefront.payments import gateway
 

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import logging
 
-from rq import Retry
 from sqlalchemy.exc import IntegrityError
 
-from storefront.checkout.services import complete_order, record_payment_failure
-from storefront.checkout.tasks import send_order_confirmation
+from storefront.checkout.orders import record_payment_failure
 from storefront.extensions import db
 from storefront.payments import gateway
 from storefront.payments.models import StripeEvent
@@ -42,8 +40,7 @@ from storefront.payments.payloads import (
     read_session,
     stripe_id,
 )
-from storefront.payments.tasks import refund_sold_out_order
-from storefront.queue import enqueue
+from storefront.payments.services import complete_payment
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +60,11 @@ def _stripe_copy(retrieve, object_id: str) -> dict:
 
 def _complete(cart_id: int, company_id: int | None, **payment) -> str:
     try:
-        order, created = complete_order(cart_id, company_id=company_id, **payment)
+        complete_payment(cart_id, company_id=company_id, **payment)
     except LookupError:
         # Not a cart of this installation (another app on the same Stripe account).
         log.warning("paid event for unknown cart %s (or another merchant's): ignored", cart_id)
         return "ignored"
-    if created:
-        after_order(order)
     return "processed"
 
 
@@ -131,16 +126,6 @@ HANDLERS = {
     "checkout.session.completed": on_checkout_session_paid,
     "checkout.session.async_payment_succeeded": on_checkout_session_paid,
 }
-
-
-def after_order(order) -> None:
-    """Queue what follows a new order: the confirmation email (a "we're reviewing your
-    order" email for NEEDS_REVIEW, chosen by the job), or the refund of an order whose
-    stock ran out while the shopper paid. Both retried on transient faults."""
-    if order.status == "REFUND_PENDING":
-        enqueue(refund_sold_out_order, order.id, retry=Retry(max=5, interval=[10, 60, 300, 900, 3600]))
-    else:
-        enqueue(send_order_confirmation, order.id, retry=Retry(max=3, interval=[10, 60, 300]))
 
 
 def handle_event(event: EventRef) -> str:

@@ -14,12 +14,15 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 
 from storefront.extensions import db
-from storefront.pricing.models import Promotion, PromotionCode
+from storefront.money import format_money
+from storefront.pricing.models import Promotion, PromotionCode, PromotionUsage
+from storefront.types import utcnow
 
 STATUSES = ("active", "scheduled", "expired", "inactive")
+MAX_CODE_LENGTH = 64
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_RANDOM_LENGTH = 8
 DRAW_ATTEMPTS = 5
@@ -78,3 +81,57 @@ def free_codes(company_id: int, count: int, prefix: str = "") -> list[str]:
         if len(made) == count:
             return sorted(made)
     raise RuntimeError(f"could not draw {count} free codes in {DRAW_ATTEMPTS} rounds")
+
+
+# ----------------------------------------------------------------------------- a shopper's code
+
+
+class PromotionCodeError(ValueError):
+    """Why a code cannot be used; ``str(error)`` is the shopper-facing message."""
+
+
+def find_code(company_id: int, raw: str, now: datetime | None = None) -> tuple[Promotion, PromotionCode | None]:
+    """The promotion a shopper's code names, matched case-insensitively.
+
+    Raises PromotionCodeError with its own message for an unknown, not yet started, expired
+    or exhausted code.
+    """
+    now = now or utcnow()
+    code = (raw or "").strip().upper()
+    if not code or len(code) > MAX_CODE_LENGTH:
+        raise PromotionCodeError("That discount code isn't valid.")
+    single = db.session.execute(
+        db.select(PromotionCode).filter_by(company_id=company_id, code=code)
+    ).scalar_one_or_none()
+    promotion = single.promotion if single else db.session.execute(
+        db.select(Promotion).filter_by(company_id=company_id, code=code)
+    ).scalar_one_or_none()
+    status = promotion_status(promotion, now) if promotion is not None else "inactive"
+    if status == "inactive":
+        raise PromotionCodeError("That discount code isn't valid.")
+    if status == "scheduled":
+        raise PromotionCodeError("That discount code isn't active yet.")
+    if (promotion.ends_at and promotion.ends_at <= now) or (single and single.expires_at and single.expires_at <= now):
+        raise PromotionCodeError("That discount code has expired.")
+    if status == "expired" or (single and single.used_at):
+        raise PromotionCodeError("That discount code has already been used up.")
+    return promotion, single
+
+
+def check_for_cart(promotion: Promotion, email: str | None, subtotal_cents: int, currency: str) -> None:
+    """Raise PromotionCodeError when ``promotion`` cannot apply to a cart of ``email`` with
+    this subtotal (cents): the customer's own limit, the promotion's minimum."""
+    if promotion.per_customer_limit is not None and customer_uses(promotion.id, email) >= promotion.per_customer_limit:
+        raise PromotionCodeError("You've already used this discount code.")
+    if subtotal_cents < promotion.min_subtotal_cents:
+        short = format_money(promotion.min_subtotal_cents - subtotal_cents, currency)
+        raise PromotionCodeError(f"Add {short} more to use this code.")
+
+
+def customer_uses(promotion_id: int, email: str | None) -> int:
+    """How many orders of ``email`` used the promotion."""
+    if not email:
+        return 0
+    return db.session.execute(
+        db.select(func.count(PromotionUsage.id)).filter_by(promotion_id=promotion_id, email=email)
+    ).scalar_one()

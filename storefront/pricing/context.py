@@ -1,52 +1,68 @@
 """Loads a merchant's pricing data (promotions, zones, tax rates) and prices a cart.
 
-The one place where cart, drawer, checkout, PaymentIntent and order get their totals, so
-they always agree to the cent.
+The one place where the drawer, checkout, the PaymentIntent and the order get their totals,
+so they always agree to the cent. A request prices its cart once (``price_cart``: the
+queries, then the pure ``checkout_totals``); a request that then only changes the chosen
+shipping method re-totals from the same loaded data with ``PricedCart.with_method`` (no
+query). Every pricing sends the ``cart_priced`` signal, which the tests count.
+
+Pricing takes the cart row (its merchant, code, address and chosen method) and its
+``CartInfo`` (plain data): it imports nothing of the cart's services or routes.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func
+from blinker import Namespace
 from sqlalchemy.orm import selectinload
 
 from storefront.accounts.models import Company
 from storefront.cart.info import CartInfo
 from storefront.cart.models import Cart
-from storefront.cart.services import touch
 from storefront.extensions import db
-from storefront.money import format_money
 from storefront.pricing.addresses import Address
 from storefront.pricing.checkout_totals import Totals, checkout_totals
-from storefront.pricing.codes import promotion_status, status_clause
-from storefront.pricing.models import (
-    Promotion,
-    PromotionCode,
-    PromotionUsage,
-    ShippingZone,
-    TaxRate,
-)
+from storefront.pricing.codes import PromotionCodeError, check_for_cart, find_code, status_clause
+from storefront.pricing.models import Promotion, ShippingZone, TaxRate
 from storefront.pricing.promotions import PromotionRule
 from storefront.pricing.shipping import ShippingMethodRule, ShippingZoneRule
 from storefront.pricing.tax import TaxRateRule
 from storefront.types import utcnow
 
-MAX_CODE_LENGTH = 64
+cart_priced = Namespace().signal("cart-priced")
 
 
-class PromotionCodeError(ValueError):
-    """Why a code cannot be used; ``str(error)`` is the shopper-facing message."""
+@dataclass(frozen=True)
+class PricingData:
+    """What pricing a cart needs besides its lines, loaded once: the eligible promotion rules,
+    the code's error (shown to the shopper) and its expiry, zones, tax rates and whether
+    prices include tax."""
+
+    rules: tuple[PromotionRule, ...] = ()
+    code_error: str | None = None
+    code_expires_at: datetime | None = None
+    zones: tuple[ShippingZoneRule, ...] = ()
+    tax_rates: tuple[TaxRateRule, ...] = ()
+    prices_include_tax: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class PricedCart:
-    """Totals plus the code's state, for templates."""
+    """Totals plus the code's state, for templates; ``data`` and ``address`` are what the
+    totals were computed from (for ``with_method``)."""
 
     totals: Totals
+    info: CartInfo
     code: str | None = None
     code_error: str | None = None
+    data: PricingData = PricingData()
+    address: Address = Address()
+
+    def with_method(self, shipping_method_id: int | None) -> PricedCart:
+        """The same cart totalled with another shipping method: pure, no query."""
+        return replace(self, totals=_totals(self.info, self.data, self.address, shipping_method_id))
 
 
 def rule_from(promotion: Promotion) -> PromotionRule:
@@ -57,95 +73,28 @@ def rule_from(promotion: Promotion) -> PromotionRule:
         min_subtotal_cents=promotion.min_subtotal_cents, buy_quantity=promotion.buy_quantity,
         get_quantity=promotion.get_quantity, gift_variant_id=promotion.gift_variant_id,
         product_ids=frozenset(promotion.product_ids or ()), category_ids=frozenset(promotion.category_ids or ()),
-        combinable=promotion.combinable,
+        combinable=promotion.combinable, automatic=promotion.automatic, ends_at=promotion.ends_at,
     )
 
 
-def find_code(company_id: int, raw: str, now: datetime | None = None) -> tuple[Promotion, PromotionCode | None]:
-    """The promotion a shopper's code names, matched case-insensitively.
-
-    Raises PromotionCodeError with its own message for an unknown, not yet started, expired
-    or exhausted code.
-    """
-    now = now or utcnow()
-    code = (raw or "").strip().upper()
-    if not code or len(code) > MAX_CODE_LENGTH:
-        raise PromotionCodeError("That discount code isn't valid.")
-    single = db.session.execute(
-        db.select(PromotionCode).filter_by(company_id=company_id, code=code)
-    ).scalar_one_or_none()
-    promotion = single.promotion if single else db.session.execute(
-        db.select(Promotion).filter_by(company_id=company_id, code=code)
-    ).scalar_one_or_none()
-    status = promotion_status(promotion, now) if promotion is not None else "inactive"
-    if status == "inactive":
-        raise PromotionCodeError("That discount code isn't valid.")
-    if status == "scheduled":
-        raise PromotionCodeError("That discount code isn't active yet.")
-    if (promotion.ends_at and promotion.ends_at <= now) or (single and single.expires_at and single.expires_at <= now):
-        raise PromotionCodeError("That discount code has expired.")
-    if status == "expired" or (single and single.used_at):
-        raise PromotionCodeError("That discount code has already been used up.")
-    return promotion, single
-
-
-def _check_for_cart(promotion: Promotion, cart: Cart, info: CartInfo) -> None:
-    email = (cart.checkout_fields or {}).get("email")
-    if promotion.per_customer_limit is not None and customer_uses(promotion.id, email) >= promotion.per_customer_limit:
-        raise PromotionCodeError("You've already used this discount code.")
-    if info.subtotal_cents < promotion.min_subtotal_cents:
-        short = format_money(promotion.min_subtotal_cents - info.subtotal_cents, info.currency)
-        raise PromotionCodeError(f"Add {short} more to use this code.")
-
-
-def apply_code(cart: Cart, info: CartInfo, raw: str | None) -> None:
-    """Put a discount code on the cart when it can be used now. Commits.
-
-    Raises PromotionCodeError (invalid, not started, expired, used up, already used by this
-    customer, below its minimum) and leaves the cart unchanged.
-    """
-    promotion, _single = find_code(cart.company_id, raw or "")
-    _check_for_cart(promotion, cart, info)
-    cart.promotion_code = (raw or "").strip().upper()
-    touch(cart)
-    db.session.commit()
-
-
-def remove_code(cart: Cart) -> None:
-    """Take the discount code off the cart. Commits."""
-    cart.promotion_code = None
-    touch(cart)
-    db.session.commit()
-
-
-def customer_uses(promotion_id: int, email: str | None) -> int:
-    """How many orders of ``email`` used the promotion."""
-    if not email:
-        return 0
-    return db.session.execute(
-        db.select(func.count(PromotionUsage.id)).filter_by(promotion_id=promotion_id, email=email)
-    ).scalar_one()
-
-
-def load_rules(cart: Cart, info: CartInfo, now: datetime | None = None) -> tuple[list[PromotionRule], str | None]:
-    """The automatic promotions plus the cart's code; returns (rules, code error or None).
-
-    The code's promotion counts once even if it is also automatic."""
-    now = now or utcnow()
+def load_rules(cart: Cart, info: CartInfo, now: datetime) -> tuple[list[PromotionRule], str | None, datetime | None]:
+    """The live automatic promotions plus the cart's code: (rules, the code's error or None,
+    the code's own expiry or None). The code's promotion counts once even if automatic."""
     automatic = db.session.execute(
         db.select(Promotion).filter_by(company_id=cart.company_id, automatic=True).where(status_clause("active", now))
     ).scalars().all()
     rules = [rule_from(p) for p in automatic]
-    error = None
+    error = expires_at = None
     if cart.promotion_code:
         try:
-            promotion, _single = find_code(cart.company_id, cart.promotion_code, now)
-            _check_for_cart(promotion, cart, info)
+            promotion, single = find_code(cart.company_id, cart.promotion_code, now)
+            check_for_cart(promotion, (cart.checkout_fields or {}).get("email"), info.subtotal_cents, info.currency)
             if all(rule.id != promotion.id for rule in rules):
                 rules.append(rule_from(promotion))
+            expires_at = single.expires_at if single is not None else None
         except PromotionCodeError as exc:
             error = str(exc)
-    return rules, error
+    return rules, error, expires_at
 
 
 # Zones and tax rates change rarely: each process keeps them for CONFIG_CACHE_SECONDS, so the
@@ -218,17 +167,26 @@ def cart_address(cart: Cart) -> Address:
                    postcode=fields.get("postcode", ""), city=fields.get("city", ""))
 
 
+def _totals(info: CartInfo, data: PricingData, address: Address, shipping_method_id: int | None) -> Totals:
+    return checkout_totals(info, rules=list(data.rules), zones=list(data.zones), tax_rates=list(data.tax_rates),
+                           address=address, shipping_method_id=shipping_method_id,
+                           prices_include_tax=data.prices_include_tax)
+
+
 def price_cart(cart: Cart | None, info: CartInfo, now: datetime | None = None) -> PricedCart:
-    """Price the cart: promotions, shipping for the typed address and chosen method, tax."""
+    """Price the cart: promotions, shipping for the typed address and chosen method, tax.
+    Amounts in minor units of the cart's currency (see ``checkout_totals``). One query for
+    the automatic promotions (two or three with a code); zones and tax rates are cached."""
+    cart_priced.send(cart)
     if cart is None or info.is_empty:
-        return PricedCart(checkout_totals(info))
-    rules, code_error = load_rules(cart, info, now)
+        return PricedCart(checkout_totals(info), info)
+    rules, code_error, code_expires_at = load_rules(cart, info, now or utcnow())
     tax_rates = load_tax_rates(cart.company_id)
     # The company row is read only when tax applies (its tax-inclusive setting).
     inclusive = bool(tax_rates) and db.session.get(Company, cart.company_id).prices_include_tax
-    totals = checkout_totals(
-        info, rules=rules, zones=load_zones(cart.company_id), tax_rates=tax_rates,
-        address=cart_address(cart), shipping_method_id=cart.shipping_method_id,
-        prices_include_tax=inclusive,
-    )
-    return PricedCart(totals, code=cart.promotion_code, code_error=code_error)
+    data = PricingData(rules=tuple(rules), code_error=code_error, code_expires_at=code_expires_at,
+                       zones=tuple(load_zones(cart.company_id)), tax_rates=tuple(tax_rates),
+                       prices_include_tax=inclusive)
+    address = cart_address(cart)
+    return PricedCart(_totals(info, data, address, cart.shipping_method_id), info, code=cart.promotion_code,
+                      code_error=code_error, data=data, address=address)

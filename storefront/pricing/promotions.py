@@ -18,6 +18,7 @@ non-combinable), the one that saves the shopper most wins; a tie goes to the com
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 BASIS_POINTS = 10_000
 
@@ -40,6 +41,8 @@ class PromotionRule:
     product_ids: frozenset[int] = frozenset()
     category_ids: frozenset[int] = frozenset()
     combinable: bool = False
+    automatic: bool = False
+    ends_at: datetime | None = None  # aware UTC; the urgency timer's real deadline
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_
-
 from storefront.accounts.models import Company
-from storefront.cart.models import Cart
 from storefront.dates import local_text
 from storefront.extensions import db
 from storefront.pricing.context import PricedCart
-from storefront.pricing.models import Promotion, PromotionCode
+from storefront.pricing.promotions import PromotionRule
 from storefront.types import utcnow
 
 SALE = "Sale ends"
@@ -40,44 +37,28 @@ class Urgency:
         return self.deadline.isoformat()
 
 
-def _applied_ids(priced: PricedCart) -> set[int]:
-    return {
-        rule.id for rule, amount in priced.totals.discounts.applied
-        if amount > 0 or rule.type in ("FREE_SHIPPING", "FREE_GIFT")
-    }
+def _applied(priced: PricedCart) -> list[PromotionRule]:
+    return [rule for rule, amount in priced.totals.discounts.applied
+            if amount > 0 or rule.type in ("FREE_SHIPPING", "FREE_GIFT")]
 
 
-def cart_urgency(cart: Cart | None, priced: PricedCart, now: datetime | None = None) -> Urgency | None:
-    """The earliest real deadline of the discounts ``priced`` gives ``cart``, or None.
-
-    No query when no promotion applies; otherwise one (the promotions' end dates, the cart
-    code's expiry and the merchant's timezone together).
-    """
-    if cart is None:
-        return None
-    ids = _applied_ids(priced)
-    if not ids:
-        return None
+def cart_urgency(priced: PricedCart, company_id: int, now: datetime | None = None) -> Urgency | None:
+    """The earliest real deadline of the discounts ``priced`` gives the cart of merchant
+    ``company_id``, or None. The deadlines travel with the priced cart
+    (``PromotionRule.ends_at``, ``PricingData.code_expires_at``); the merchant's row (its
+    timezone and locale, for the text) is read only when there is a deadline to show."""
     now = now or utcnow()
-    code = (cart.promotion_code or "") if not priced.code_error else ""
-    rows = db.session.execute(
-        db.select(Promotion.automatic, Promotion.ends_at, PromotionCode.expires_at, Company.timezone, Company.locale)
-        .join(Company, Company.id == Promotion.company_id)
-        .outerjoin(PromotionCode, and_(PromotionCode.promotion_id == Promotion.id,
-                                       PromotionCode.company_id == Promotion.company_id,
-                                       PromotionCode.code == code))
-        .where(Promotion.id.in_(ids), Promotion.company_id == cart.company_id)
-    ).all()
     best: tuple[datetime, str] | None = None
-    for automatic, ends_at, code_expires_at, _timezone, _locale in rows:
+    code_ok = priced.code and not priced.code_error
+    for rule in _applied(priced):
         # An automatic promotion keeps applying when the code runs out: only its own end counts.
-        found = [(ends_at, SALE if automatic else CODE)]
-        if not automatic:
-            found.append((code_expires_at, CODE))
+        found = [(rule.ends_at, SALE if rule.automatic else CODE)]
+        if not rule.automatic and code_ok:
+            found.append((priced.data.code_expires_at, CODE))
         for moment, label in found:
             if moment is not None and moment > now and (best is None or moment < best[0]):
                 best = (moment, label)
     if best is None:
         return None
-    _, _, _, timezone, locale = rows[0]  # one merchant: the same on every row
-    return Urgency(deadline=best[0], label=best[1], text=local_text(best[0], timezone, locale))
+    company = db.session.get(Company, company_id)
+    return Urgency(deadline=best[0], label=best[1], text=local_text(best[0], company.timezone, company.locale))

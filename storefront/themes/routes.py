@@ -6,15 +6,16 @@ is cached five minutes. Both carry a strong ETag and answer 304 to ``If-None-Mat
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Response, abort, request, url_for
 
 from storefront.landing.models import LandingPage
+from storefront.routing import Routes
 from storefront.themes.css import data_attributes, presets_css
 from storefront.themes.css import stylesheet as render_stylesheet
 from storefront.themes.services import page_for_stylesheet, page_theme, theme_version
 from storefront.themes.validation import resolve
 
-bp = Blueprint("themes", __name__)
+routes = Routes()
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE = "public, max-age=300"
@@ -28,7 +29,7 @@ def css_response(css: str, digest: str, cache_control: str) -> Response:
     return response.make_conditional(request)
 
 
-@bp.get("/lp/<slug>/theme.css")
+@routes.get("/lp/<slug>/theme.css")
 def stylesheet(slug: str):
     """The page's theme as CSS custom properties on ``:root``; 404 for an unknown slug or a
     draft without its preview token (``?preview=``)."""
@@ -45,7 +46,7 @@ def stylesheet(slug: str):
     return css_response(css, digest, cache)
 
 
-@bp.get("/themes/presets.css")
+@routes.get("/themes/presets.css")
 def presets_stylesheet():
     """Every preset's variables, scoped per preset, for the editor's preset swatches."""
     css, digest = presets_css()
@@ -53,7 +54,7 @@ def presets_stylesheet():
     return css_response(css, digest, cache)
 
 
-@bp.app_template_global()
+@routes.app_template_global()
 def theme_stylesheet_url(page: LandingPage) -> str:
     """The versioned URL of ``page``'s theme stylesheet (with its preview token for a draft)."""
     args = {"slug": page.slug, "v": theme_version(page)}
@@ -62,13 +63,13 @@ def theme_stylesheet_url(page: LandingPage) -> str:
     return url_for("themes.stylesheet", **args)
 
 
-@bp.app_template_global()
+@routes.app_template_global()
 def presets_stylesheet_url() -> str:
     """The versioned URL of the presets' swatch stylesheet."""
     return url_for("themes.presets_stylesheet", v=presets_css()[1])
 
 
-@bp.app_template_global()
+@routes.app_template_global()
 def theme_data_attributes(page: LandingPage) -> dict[str, str]:
     """``{"data-drawer-side": ..., "data-button-style": ...}`` for ``page``'s theme."""
     return data_attributes(resolve(page_theme(page)))

@@ -185,9 +185,9 @@ def test_timer_is_hidden_after_the_deadline(client, db, shop):
     cart = db.session.execute(db.select(Cart)).scalar_one()
     priced = price_cart(cart, cart_info(cart))
 
-    assert cart_urgency(cart, priced).deadline == ends  # the ended sale is not a candidate
-    assert cart_urgency(cart, priced, now=ends) is None
-    assert cart_urgency(cart, priced, now=ends + timedelta(seconds=1)) is None
+    assert cart_urgency(priced, cart.company_id).deadline == ends  # the ended sale is not a candidate
+    assert cart_urgency(priced, cart.company_id, now=ends) is None
+    assert cart_urgency(priced, cart.company_id, now=ends + timedelta(seconds=1)) is None
 
 
 def test_timer_for_a_code_counts_to_its_own_expiry(client, db, shop):

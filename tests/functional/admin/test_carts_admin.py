@@ -17,7 +17,7 @@ from sqlalchemy import event
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart, LineItem
 from storefront.cart.services import cart_info
-from storefront.checkout.services import complete_order
+from storefront.checkout.orders import complete_order
 from storefront.pricing.context import price_cart
 from storefront.pricing.models import TaxRate
 from storefront.types import new_token, utcnow

@@ -20,7 +20,7 @@ from storefront.accounts.models import Company
 from storefront.cart.models import Cart, LineItem
 from storefront.cart.services import cart_info
 from storefront.catalog.models import Category
-from storefront.checkout.services import complete_order
+from storefront.checkout.orders import complete_order
 from storefront.pricing.context import price_cart
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import new_token, utcnow

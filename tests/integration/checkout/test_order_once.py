@@ -9,7 +9,7 @@ from factories import make_product
 
 from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
-from storefront.checkout.services import complete_order
+from storefront.checkout.orders import complete_order
 
 
 @pytest.mark.postgres

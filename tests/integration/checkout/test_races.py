@@ -11,7 +11,7 @@ from factories import make_product, make_promotion
 
 from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
-from storefront.checkout.services import complete_order
+from storefront.checkout.orders import complete_order
 from storefront.pricing.models import Promotion, PromotionUsage
 
 pytestmark = pytest.mark.postgres

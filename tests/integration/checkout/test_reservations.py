@@ -13,6 +13,7 @@ from storefront.cart.models import Cart, LineItem
 from storefront.cart.services import cart_info, touch
 from storefront.catalog.models import StockReservation, Variant
 from storefront.checkout.models import Order
+from storefront.checkout.orders import complete_order
 from storefront.checkout.reservations import (
     SoldOut,
     release_cart,
@@ -20,7 +21,6 @@ from storefront.checkout.reservations import (
     reserve_cart,
     take_reserved_stock,
 )
-from storefront.checkout.services import complete_order
 from storefront.types import utcnow
 
 _tokens = count()

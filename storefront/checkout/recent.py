@@ -4,7 +4,6 @@
 its first line, nothing else (no name, email or address line). Built only from PAID orders
 attributed to the page in the last 48 hours; none means nothing is shown.
 
-This reads ``checkout``'s orders, an upward import kept to this one read-only query.
 """
 from __future__ import annotations
 

@@ -8,11 +8,8 @@ costs no query.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import (
     after_this_request,
-    current_app,
     flash,
     g,
     has_request_context,
@@ -22,15 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from markupsafe import escape
 
-from storefront.cart.routes import (
-    _after_change,
-    _refuse,
-    _render_cart,
-    _same_site_referrer,
-    bp,
-)
 from storefront.cart.saved import (
     SavedItemMissing,
     SavedList,
@@ -42,20 +31,30 @@ from storefront.cart.saved import (
     shopper_for_request,
     visitor_id_from_request,
 )
-from storefront.cart.services import CART_COOKIE, CartError, cart_info, current_cart
-from storefront.htmx import no_store, render, toast, wants_fragment
+from storefront.cart.services import CartError, cart_info, current_cart
+from storefront.checkout.cart_routes import (
+    _after_change,
+    _refuse,
+    _render_cart,
+    _same_site_referrer,
+)
+from storefront.cookies import (
+    SAVED_HINT_COOKIE,
+    VISITOR_COOKIE,
+    VISITOR_COOKIE_AGE,
+    delete_shopper_cookie,
+    set_cart_cookie,
+    set_shopper_cookie,
+)
+from storefront.htmx import live_status, no_store, render, toast, wants_fragment
 from storefront.landing.services import shop_context
 from storefront.limits import per_ip_and_visit
+from storefront.routing import Routes
 from storefront.types import new_token
-from storefront.visits.services import VISITOR_COOKIE, VISITOR_COOKIE_AGE, current_visit
+from storefront.visits.services import current_visit
 
-SAVED_HINT_COOKIE = "sf_saved"
+routes = Routes()
 VIEWS = ("cart", "wishlist")
-
-
-def _cookie(response, name: str, value: str, max_age: timedelta) -> None:
-    response.set_cookie(name, value, max_age=int(max_age.total_seconds()), httponly=True, samesite="Lax",
-                        secure=current_app.config["PRODUCTION"])
 
 
 def _visitor_id(create: bool = True) -> str | None:
@@ -67,7 +66,7 @@ def _visitor_id(create: bool = True) -> str | None:
 
         @after_this_request
         def _set_visitor(response):
-            _cookie(response, VISITOR_COOKIE, visitor_id, VISITOR_COOKIE_AGE)
+            set_shopper_cookie(response, VISITOR_COOKIE, visitor_id, VISITOR_COOKIE_AGE)
             return response
 
     g.saved_visitor_id = visitor_id
@@ -84,13 +83,13 @@ def _sync_hint(has_items: bool) -> None:
     @after_this_request
     def _hint(response):
         if has_items:
-            _cookie(response, SAVED_HINT_COOKIE, "1", VISITOR_COOKIE_AGE)
+            set_shopper_cookie(response, SAVED_HINT_COOKIE, "1", VISITOR_COOKIE_AGE)
         else:
-            response.delete_cookie(SAVED_HINT_COOKIE, httponly=True, samesite="Lax")
+            delete_shopper_cookie(response, SAVED_HINT_COOKIE)
         return response
 
 
-@bp.app_context_processor
+@routes.app_context_processor
 def _saved_items_function():
     return {"saved_items": saved_items}
 
@@ -110,13 +109,6 @@ def saved_items() -> SavedList | None:
         _sync_hint(bool(view))
     g.saved_view = view
     return view
-
-
-def _set_cart_cookie(response, cart):
-    if cart is not None:
-        response.set_cookie(CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True,
-                            samesite="Lax", secure=current_app.config["PRODUCTION"])
-    return response
 
 
 def _view() -> str:
@@ -149,11 +141,11 @@ def _changed(view: str, cart, message: str):
     g.saved_cart = cart
     g.pop("saved_view", None)
     if view == "cart":
-        return no_store(_set_cart_cookie(_after_change(cart, message), cart))
+        return no_store(_after_change(cart, message))
     if wants_fragment():
-        return _set_cart_cookie(toast(_wishlist_page(cart=cart), message), cart)
+        return set_cart_cookie(toast(_wishlist_page(cart=cart), message), cart.token if cart else None)
     flash(message, "success")
-    return no_store(_set_cart_cookie(redirect(url_for("cart.wishlist"), code=303), cart))
+    return no_store(set_cart_cookie(redirect(url_for("cart.wishlist"), code=303), cart.token if cart else None))
 
 
 def _refused(view: str, error: CartError):
@@ -179,7 +171,7 @@ def _missing(view: str, error: SavedItemMissing):
     return no_store(make_response(body, 404))
 
 
-@bp.post("/cart/save")
+@routes.post("/cart/save")
 @per_ip_and_visit("RATELIMIT_CART")
 def save_line():
     """Save for later: move the cart line ``variant_id`` into the saved items."""
@@ -190,7 +182,7 @@ def save_line():
     return _changed("cart", cart, "Saved for later")
 
 
-@bp.post("/saved/move")
+@routes.post("/saved/move")
 @per_ip_and_visit("RATELIMIT_CART")
 def move_saved():
     """Move a saved item (``saved_id``) into the cart; a wishlist item is added and kept.
@@ -207,7 +199,7 @@ def move_saved():
     return _changed(view, cart, "Moved to cart" if kind == "saved" else "Added to cart")
 
 
-@bp.post("/saved/remove")
+@routes.post("/saved/remove")
 @per_ip_and_visit("RATELIMIT_CART")
 def remove_saved_item():
     """Remove a saved or wishlisted item (``saved_id``); ``view`` as for /saved/move."""
@@ -220,7 +212,7 @@ def remove_saved_item():
     return _changed(view, current_cart(), message)
 
 
-@bp.post("/wishlist/add")
+@routes.post("/wishlist/add")
 @per_ip_and_visit("RATELIMIT_CART")
 def wishlist_add():
     """Add ``variant_id`` to the wishlist. htmx gets an empty body (the product card stays as
@@ -229,20 +221,20 @@ def wishlist_add():
         added = add_to_wishlist(request.form.get("variant_id"), _visitor_id())
     except CartError as error:
         if wants_fragment():
-            body = f'<div id="cart-status" hx-swap-oob="innerHTML">{escape(str(error))}</div>'
+            body = live_status(str(error))
             return no_store(toast(make_response(body, 422), str(error), "error"))
         flash(str(error), "error")
         return no_store(redirect(_same_site_referrer() or url_for("cart.wishlist"), code=303))
     _sync_hint(True)
     message = "Added to your wishlist" if added else "Already in your wishlist"
     if wants_fragment():
-        body = f'<div id="cart-status" hx-swap-oob="innerHTML">{escape(message)}.</div>'
+        body = live_status(message + ".")
         return no_store(toast(make_response(body, 200), message))
     flash(message, "success")
     return no_store(redirect(url_for("cart.wishlist"), code=303))
 
 
-@bp.get("/wishlist")
+@routes.get("/wishlist")
 def wishlist():
     """The wishlist page: each item with "Add to cart" and "Remove"; htmx gets the list block."""
     return _wishlist_page()

@@ -2,10 +2,9 @@
 and as a plain form (303 to /cart with a flash message)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 
 from storefront.cart.services import (
-    CART_COOKIE,
     CartError,
     add_to_cart,
     cart_info,
@@ -14,15 +13,17 @@ from storefront.cart.services import (
     update_quantity,
 )
 from storefront.cart.upsell import upsell_offers
+from storefront.checkout.info import fetch_checkout_info
+from storefront.checkout.services import apply_code, remove_code
+from storefront.cookies import set_cart_cookie
 from storefront.htmx import no_store, render, toast, trigger, wants_fragment
 from storefront.landing.services import shop_context
 from storefront.limits import per_ip_and_visit
-from storefront.pricing.context import PromotionCodeError, apply_code, price_cart, remove_code
+from storefront.pricing.codes import PromotionCodeError
 from storefront.pricing.urgency import cart_urgency
+from storefront.routing import Routes
 
-bp = Blueprint("cart", __name__)
-
-
+routes = Routes()
 
 
 def _on_landing_page() -> bool:
@@ -32,11 +33,12 @@ def _on_landing_page() -> bool:
 
 
 def _render_cart(cart, status: int = 200, error: str | None = None):
-    info = cart_info(cart)
-    priced = price_cart(cart, info)
+    """The drawer (htmx) or the cart page, from the cart's CheckoutInfo, priced once."""
+    info = fetch_checkout_info(cart)
     shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
-    response = render("cart/page.html", "drawer", status=status, cart=info, priced=priced, error=error,
-                      upsell=upsell_offers(cart, info), urgency=cart_urgency(cart, priced),
+    urgency = cart_urgency(info.priced, cart.company_id) if cart is not None else None
+    response = render("cart/page.html", "drawer", status=status, cart=info.cart_info, priced=info.priced,
+                      error=error, upsell=upsell_offers(cart, info.cart_info), urgency=urgency,
                       floating_cart_oob=_on_landing_page(), **shop)
     return no_store(response)
 
@@ -44,15 +46,9 @@ def _render_cart(cart, status: int = 200, error: str | None = None):
 def _after_change(cart, message: str):
     if wants_fragment():
         response = _render_cart(cart)
-        return toast(response, message)
+        return set_cart_cookie(toast(response, message), cart.token if cart else None)
     flash(message, "success")
-    response = redirect(url_for("cart.show"), code=303)
-    if cart is not None:
-        response.set_cookie(
-            CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
-            secure=current_app.config["PRODUCTION"],
-        )
-    return response
+    return set_cart_cookie(redirect(url_for("cart.show"), code=303), cart.token if cart else None)
 
 
 def _refuse(error: CartError):
@@ -69,7 +65,7 @@ def _same_site_referrer() -> str | None:
     return referrer if referrer.startswith(request.host_url) else None
 
 
-@bp.post("/cart/add")
+@routes.post("/cart/add")
 @per_ip_and_visit("RATELIMIT_CART")
 def add():
     """Add a variant: form fields ``variant_id`` and ``quantity`` (default 1)."""
@@ -81,14 +77,10 @@ def add():
     if wants_fragment():
         # Opened before the toast fires, so the toast sees the open drawer and stays quiet.
         trigger(response, "cart-opened", first=True)
-    response.set_cookie(
-        CART_COOKIE, cart.token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="Lax",
-        secure=current_app.config["PRODUCTION"],
-    )
     return response
 
 
-@bp.post("/cart/update")
+@routes.post("/cart/update")
 @per_ip_and_visit("RATELIMIT_CART")
 def update():
     """Change a line's quantity: ``variant_id`` and ``quantity``."""
@@ -99,7 +91,7 @@ def update():
     return _after_change(cart, "Cart updated")
 
 
-@bp.post("/cart/remove")
+@routes.post("/cart/remove")
 @per_ip_and_visit("RATELIMIT_CART")
 def remove():
     """Remove a line: ``variant_id``."""
@@ -110,7 +102,7 @@ def remove():
     return _after_change(cart, "Removed from cart")
 
 
-@bp.post("/cart/code")
+@routes.post("/cart/code")
 @per_ip_and_visit("RATELIMIT_CART")
 def discount_code():
     """Apply a discount code (``code``); its own message shows when it cannot be used."""
@@ -127,24 +119,21 @@ def discount_code():
     return _after_change(cart, "Discount applied")
 
 
-@bp.get("/cart")
+@routes.get("/cart")
 def show():
     """The full cart page; an htmx request gets the drawer block."""
     return _render_cart(current_cart())
 
 
-@bp.get("/cart/drawer")
+@routes.get("/cart/drawer")
 def drawer():
     """The drawer block alone, for opening the drawer with fresh contents."""
     return _render_cart(current_cart())
 
 
-@bp.get("/cart/badge")
+@routes.get("/cart/badge")
 def badge():
     """The mini-cart badge, refreshed on ``pageshow`` so Back never shows a stale count."""
     info = cart_info(current_cart())
     return no_store(render("cart/page.html", "badge", cart=info))
 
-
-# Save for later and the wishlist register their routes on ``bp``.
-from storefront.cart import saved_routes  # noqa: E402,F401
