@@ -71,12 +71,14 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
     from storefront.leads import routes as lead_routes
+    from storefront.notifications import routes as notification_routes
     from storefront.payments import routes as payment_routes
     from storefront.themes import routes as theme_routes
 
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes,)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
+        ("notifications", (notification_routes,)),
     )
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)

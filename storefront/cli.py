@@ -150,7 +150,7 @@ def _stop_children(children: list[subprocess.Popen], grace: float = 10.0) -> Non
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=2, type=click.IntRange(1, 64), help="gunicorn worker processes.")
 def run_demo(host, port, workers):
-    """Start web, worker and localstripe together; Ctrl-C stops them all.
+    """Start web, worker, localstripe and the local Twilio server together; Ctrl-C stops them all.
 
     Exits 0 when stopped by SIGINT, SIGTERM or SIGHUP, and 1 when a process stopped on its
     own (its siblings are then stopped too).
@@ -174,6 +174,10 @@ def run_demo(host, port, workers):
         if config["STRIPE_LOCAL"]:
             ls_port = int(config["STRIPE_API_BASE"].rsplit(":", 1)[1])
             children.append(_start(["-m", "storefront.payments.localstripe_server", str(ls_port)], env))
+        if config["TWILIO_LOCAL"]:
+            tw_port = int(config["TWILIO_API_BASE"].rsplit(":", 1)[1])
+            children.append(_start(["-m", "storefront.notifications.twilio_server", str(tw_port),
+                                    config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]], env))
         if redis_connection() is not None:
             children.append(_start(["worker.py"], env))
             click.echo("worker started on Redis " + config["REDIS_URL"])
@@ -190,6 +194,11 @@ def run_demo(host, port, workers):
                 click.echo(f"localstripe (test mode) on {config['STRIPE_API_BASE']}")
             elif not requested:
                 click.echo("localstripe did not start: payments will fail", err=True)
+        if config["TWILIO_LOCAL"]:
+            if _wait_for(config["TWILIO_API_BASE"] + "/", stopping=lambda: requested):
+                click.echo(f"local Twilio-compatible server (SMS and calls) on {config['TWILIO_API_BASE']}")
+            elif not requested:
+                click.echo("the local Twilio server did not start: SMS and calls will fail", err=True)
         if _wait_for(f"http://{host}:{port}/healthz", stopping=lambda: requested):
             click.echo(f"\n  Storefront is running: http://{host}:{port}/lp/summer-sale\n  Press Ctrl-C to stop.\n")
         while not requested and all(child.poll() is None for child in children):

@@ -16,6 +16,12 @@ INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 LOCALSTRIPE_DEFAULT_BASE = "http://127.0.0.1:8420"
 # The embedded localstripe keys: public, so anyone could sign webhooks with them.
 LOCALSTRIPE_KEYS = {"sk_test_localstripe", "pk_test_localstripe", "whsec_localstripe"}
+# The local Twilio-compatible server (storefront.notifications.twilio_server) listens here,
+# with these public credentials, when no TWILIO_ACCOUNT_SID is set.
+LOCAL_TWILIO_DEFAULT_BASE = "http://127.0.0.1:8421"
+LOCAL_TWILIO_SID = "AC" + "0" * 32
+LOCAL_TWILIO_TOKEN = "local_twilio_auth_token"
+LOCAL_TWILIO_FROM = "+15005550006"
 
 
 def _int(name: str, default: int) -> int:
@@ -61,12 +67,15 @@ def load_config() -> dict:
 
     Keys read: DATABASE_URL, REDIS_URL, SECRET_KEY, IP_HASH_SECRET, STRIPE_SECRET_KEY,
     STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE, SMTP_HOST, SMTP_PORT,
-    MAIL_FROM, OUTBOX_DIR, RATELIMIT_* and STOREFRONT_ENV.
+    MAIL_FROM, OUTBOX_DIR, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM,
+    TWILIO_API_BASE, RATELIMIT_* and STOREFRONT_ENV.
     """
     production = os.environ.get("STOREFRONT_ENV") == "production"
     if production:
         problems = [f"{k} is not set" for k in ("SECRET_KEY", "IP_HASH_SECRET", "DATABASE_URL")
                     if not os.environ.get(k)] + stripe_problems(os.environ)
+        if os.environ.get("TWILIO_ACCOUNT_SID"):  # SMS and calls are optional, but whole
+            problems += [f"{k} is not set" for k in ("TWILIO_AUTH_TOKEN", "TWILIO_FROM") if not os.environ.get(k)]
         if problems:
             raise RuntimeError("STOREFRONT_ENV=production refuses to start: " + "; ".join(problems) + ".")
 
@@ -80,6 +89,10 @@ def load_config() -> dict:
         database_url = "postgresql://" + database_url[len("postgres://"):]
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    twilio_sid = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    # Without an account the local Twilio-compatible server takes SMS and calls, except in
+    # production, where SMS and calls are then off (sends are recorded FAILED).
+    twilio_local = not twilio_sid and not production
 
     return {
         "PRODUCTION": production,
@@ -99,6 +112,16 @@ def load_config() -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": _int("SMTP_PORT", 25),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "orders@storefront.test"),
+        # The mailto: of List-Unsubscribe; the unsubscribe token rides in its subject.
+        "MAIL_UNSUBSCRIBE": os.environ.get("MAIL_UNSUBSCRIBE", ""),
+        "TWILIO_ACCOUNT_SID": twilio_sid or (LOCAL_TWILIO_SID if twilio_local else ""),
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or (LOCAL_TWILIO_TOKEN if twilio_local else ""),
+        "TWILIO_FROM": os.environ.get("TWILIO_FROM") or (LOCAL_TWILIO_FROM if twilio_local else ""),
+        "TWILIO_LOCAL": twilio_local,
+        # Where the Twilio REST API is: Twilio's own hosts unless local (or set for a proxy).
+        "TWILIO_API_BASE": os.environ.get("TWILIO_API_BASE") or (LOCAL_TWILIO_DEFAULT_BASE if twilio_local else ""),
+        # A send still SENDING this long after it started is reported UNKNOWN (never re-sent).
+        "SEND_UNKNOWN_AFTER_MINUTES": _int("SEND_UNKNOWN_AFTER_MINUTES", 15),
         # Where shoppers reach the shop; links in emails are built on it.
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "OUTBOX_DIR": os.environ.get("OUTBOX_DIR") or str(INSTANCE_DIR / "outbox"),
@@ -126,6 +149,9 @@ def load_config() -> dict:
         "CART_ABANDON_MINUTES": _int("CART_ABANDON_MINUTES", 60),
         "CART_EXPIRE_DAYS": _int("CART_EXPIRE_DAYS", 30),
         "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
+        # Landing-page visits and views through a Redis stream (storefront.visits.buffer):
+        # auto (only into a Redis with appendfsync always), on, or off (direct writes).
+        "VISIT_BUFFER": os.environ.get("VISIT_BUFFER", "auto"),
         # Pay holds the cart's tracked stock this long, so no one else buys it meanwhile.
         "STOCK_RESERVATION_MINUTES": _int("STOCK_RESERVATION_MINUTES", 10),
     }

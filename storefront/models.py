@@ -17,6 +17,7 @@ from storefront.leads.models import (  # noqa: F401
     LeadActivity,
     LeadNote,
 )
+from storefront.notifications.models import EmailSuppression, OutboundMessage, PhoneConsent  # noqa: F401
 from storefront.payments.models import StripeEvent  # noqa: F401
 from storefront.pricing.models import (  # noqa: F401
     Promotion,

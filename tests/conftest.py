@@ -1,4 +1,4 @@
-"""Shared fixtures: app, client, db, queue (Redis), localstripe, smtp.
+"""Shared fixtures: app, client, db, queue (Redis), localstripe, twilio_server, smtp.
 
 The database is PostgreSQL when TEST_DATABASE_URL is set (``make test`` and CI), else a
 SQLite file. Either way the schema comes from the migrations, once per session; each test
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,28 +17,10 @@ import urllib.request
 import pytest
 from factories import CATALOG_DIR, ROOT, WEBHOOK_SECRET
 from flask import g
+from servers import free_port, wait_for_url
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_url(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError as error:
-            if hasattr(error, "code"):
-                return
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
 def _postgres_url() -> str | None:
@@ -89,7 +70,28 @@ def localstripe():
 
 
 @pytest.fixture(scope="session")
-def _app(database_url, localstripe, tmp_path_factory):
+def twilio_server():
+    """The local Twilio-compatible server on 127.0.0.1 at a free port with a test account,
+    for the whole session; the app's Twilio settings point at it. Yields a
+    ``twilio_local.LocalTwilio`` (base, account_sid, auth_token, outbox(), script(), inbound())."""
+    from twilio_local import LocalTwilio
+
+    handle = LocalTwilio(f"http://127.0.0.1:{free_port()}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storefront.notifications.twilio_server", handle.base.rsplit(":", 1)[1],
+         handle.account_sid, handle.auth_token],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_url(handle.base + "/")
+        yield handle
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _app(database_url, localstripe, twilio_server, tmp_path_factory):
     from flask_migrate import upgrade
 
     from storefront import create_app
@@ -106,6 +108,11 @@ def _app(database_url, localstripe, tmp_path_factory):
         "STRIPE_API_BASE": localstripe,
         "STRIPE_JS_URL": localstripe + "/js.stripe.com/v3/",
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "TWILIO_API_BASE": twilio_server.base,
+        "TWILIO_ACCOUNT_SID": twilio_server.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio_server.auth_token,
+        "TWILIO_FROM": "+15005550006",
+        "TWILIO_LOCAL": True,
         "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
         "SECTION_CACHE_SECONDS": 0,
         "CATALOG_DATA_DIR": str(CATALOG_DIR),

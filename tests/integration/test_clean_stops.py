@@ -102,7 +102,7 @@ def _quiet_port() -> int:
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     while True:
         port = random.randrange(max(1024, low - 12000), low)
-        if port not in (5000, 5432, 6379, 8420) and _port_is_free(port):
+        if port not in (5000, 5432, 6379, 8420, 8421) and _port_is_free(port):
             return port
 
 
@@ -132,7 +132,7 @@ def demo_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("clean-stops")
     (tmp / "run").mkdir()
     env = {key: value for key, value in os.environ.items()
-           if key not in {"STRIPE_SECRET_KEY", "STOREFRONT_ENV", "FLASK_APP"}}
+           if key not in {"STRIPE_SECRET_KEY", "STOREFRONT_ENV", "FLASK_APP", "TWILIO_ACCOUNT_SID"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp / 'demo.db'}", SECRET_KEY="clean-stops",
                IP_HASH_SECRET="clean-stops", OUTBOX_DIR=str(tmp / "outbox"),
                XDG_RUNTIME_DIR=str(tmp / "run"), PYTHONUNBUFFERED="1")
@@ -146,7 +146,10 @@ def _one_cycle(env: dict, tmp: Path, number: int, redis_url: str, how: str) -> N
     port = _quiet_port()
     while (stripe_port := _quiet_port()) == port:
         pass
-    env = {**env, "REDIS_URL": redis_url, "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}"}
+    while (twilio_port := _quiet_port()) in (port, stripe_port):
+        pass
+    env = {**env, "REDIS_URL": redis_url, "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
+           "TWILIO_API_BASE": f"http://127.0.0.1:{twilio_port}"}
     log = tmp / f"run-demo-{number}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -166,6 +169,7 @@ def _one_cycle(env: dict, tmp: Path, number: int, redis_url: str, how: str) -> N
         assert len(masters) == 1, commands
         assert sum("gunicorn" in cmd for cmd in commands.values()) == 2, commands  # master + 1 worker
         assert any("localstripe_server" in cmd for cmd in commands.values()), commands
+        assert any("twilio_server" in cmd for cmd in commands.values()), commands
         if redis_url:
             assert any("worker.py" in cmd for cmd in commands.values()), commands
             assert any("rq.cli cron" in cmd for cmd in commands.values()), commands
@@ -195,6 +199,7 @@ def _one_cycle(env: dict, tmp: Path, number: int, redis_url: str, how: str) -> N
         assert not left, f"cycle {number}: processes left after SIGINT: {left}"
         assert _port_is_free(port), f"cycle {number}: port {port} still held"
         assert _port_is_free(stripe_port), f"cycle {number}: localstripe port {stripe_port} still held"
+        assert _port_is_free(twilio_port), f"cycle {number}: local Twilio port {twilio_port} still held"
     finally:
         # A failed cycle leaves nothing behind for the next one or the rest of the suite.
         if proc.poll() is None:
