@@ -96,6 +96,22 @@ def release_reservations() -> int:
     return count
 
 
+def flush_visits() -> int:
+    """Move buffered landing visits and page views into the database; returns how many
+    entries (see ``visits.flush.flush_buffer``: idempotent, one flush at a time)."""
+    from storefront.queue import redis_connection
+    from storefront.visits.flush import flush_buffer
+
+    def job() -> int:
+        conn = redis_connection()
+        return flush_buffer(conn) if conn is not None else 0
+
+    count = _in_app(job)
+    if count:
+        log.info("cron: %d buffered visit entries flushed", count)
+    return count
+
+
 def prune_login_throttles() -> int:
     """Delete sign-in counts of windows that ended over two days ago; returns how many."""
     from storefront.accounts.throttle import prune
@@ -103,15 +119,27 @@ def prune_login_throttles() -> int:
     return _in_app(prune)
 
 
+def report_unknown_sends() -> int:
+    """Report sends stuck SENDING over SEND_UNKNOWN_AFTER_MINUTES as UNKNOWN (never re-sent);
+    returns how many (see ``notifications.records.sweep_unknown``)."""
+    from storefront.notifications.records import sweep_unknown
+
+    return _in_app(sweep_unknown)
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
-# nowhere, so releasing them every minute only keeps their table small.
+# nowhere, so releasing them every minute only keeps their table small. The visit buffer is
+# flushed every few seconds: shopper actions never wait for it (a pending visit is read
+# from the buffer), but analytics should see the page views soon.
 JOBS: tuple[tuple[Callable[[], int], int], ...] = (
+    (flush_visits, 5),
     (abandon_carts, 5 * 60),
     (expire_carts, 60 * 60),
     (analyse_abandonment, 5 * 60),
     (release_reservations, 60),
     (prune_login_throttles, 60 * 60),
+    (report_unknown_sends, 5 * 60),
 )
 
 for _job, _every in JOBS:

@@ -34,6 +34,32 @@ def redis_connection():
     return conn
 
 
+_fast_cache: dict[str, object] = {}
+
+
+def fast_redis():
+    """A Redis client for work on a request's path (the event buffer), or None without
+    ``REDIS_URL``. No ping and no retries: a command to a Redis that is away fails within
+    ``FAST_REDIS_TIMEOUT`` seconds (0.25) with ``redis.exceptions.RedisError``, and the
+    caller takes its fallback. Cached per URL for the process."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = _fast_cache.get(url)
+    if conn is None:
+        from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        conn = Redis.from_url(url, socket_connect_timeout=FAST_REDIS_TIMEOUT, socket_timeout=FAST_REDIS_TIMEOUT,
+                              retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        _fast_cache[url] = conn
+    return conn
+
+
+FAST_REDIS_TIMEOUT = 0.25
+
+
 def enqueue(func, *args, queue_name: str = "default", **kwargs):
     """Queue ``func(*args)`` on RQ, or run it now when Redis is away.
 

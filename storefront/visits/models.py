@@ -41,7 +41,13 @@ class Visit(db.Model):
 
 class VisitEvent(db.Model):
     """The per-visit event log: page_view, add_to_cart, checkout_started, payment_submitted,
-    order_completed. Indexed for per-page, per-day queries."""
+    order_completed. Indexed for per-page, per-day queries.
+
+    ``event_key`` (32 hex characters, unique; NULL for events written in their request's
+    own transaction) is given to an event when it is buffered (``visits.buffer``): the flush
+    and the direct-write fallback insert it with ``ON CONFLICT DO NOTHING``, so an event that
+    reached both, or a flush run twice, is still one row, and an hourly rollup counts it once.
+    """
 
     __tablename__ = "visit_events"
     __table_args__ = (
@@ -56,3 +62,4 @@ class VisitEvent(db.Model):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event_key: Mapped[str | None] = mapped_column(String(32), unique=True)
