@@ -26,6 +26,22 @@ def format_money(amount_minor: int, currency: str, locale: str = "en_US") -> str
     return format_currency(value, currency.upper(), locale=locale)
 
 
+def amount_text(cents: int | None, currency: str) -> str:
+    """Minor units as a plain decimal for an input, without symbol or grouping:
+    1999, "USD" -> "19.99"; 750, "JPY" -> "750"; None -> ""."""
+    if cents is None:
+        return ""
+    places = minor_units(currency)
+    return f"{Decimal(cents).scaleb(-places):.{places}f}"
+
+
+def percent_text(units: int, decimals: int = 2) -> str:
+    """A stored percentage (percent × 10**decimals) as a merchant types it: 1250 -> "12.5"
+    (basis points), 200000 with decimals=4 -> "20" (WooCommerce's micro-units)."""
+    text = f"{Decimal(units).scaleb(-decimals):.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def parse_amount(text: str, currency: str) -> int:
     """Parse a decimal price such as "19.99", ".5" or "750" into minor units of ``currency``.
 

@@ -211,6 +211,20 @@ def build_merchant(app, db, stem: str) -> Merchant:
     upload_token = urlsplit(uploaded.headers["Location"]).path.rsplit("/", 1)[1]
     markers.extend([upload_token, f"{stem}-IMPORT Tee", f"{stem}-IMPORT-SKU"])
 
+    # Notifications: a text sent (the outbox), an SMS consent and a suppressed address.
+    from storefront.notifications.consent import record_consent
+    from storefront.notifications.models import OutboundMessage
+    from storefront.notifications.suppression import suppress
+
+    message = OutboundMessage(company_id=company.id, channel="SMS", recipient="+15125550100",
+                              idempotency_key=mark(f"{low}-outbox-key"), status="DELIVERED",
+                              body=mark(f"{stem}-SMS-BODY your cart is waiting"), provider_id=mark(f"SM{low}"),
+                              sending_at=then, sent_at=then, finished_at=then, created_at=then)
+    db.session.add(message)
+    db.session.commit()
+    record_consent(company.id, "+15125550100", mark(f"{stem}-CONSENT text me about my cart"), "CHECKOUT")
+    suppress(company.id, f"gone@{low}.test", "UNSUBSCRIBED", "link")
+
     merchant.ids = {
         "page_id": page.id, "landing_page_id": page.id, "section_id": grid.id, "item_id": item.id,
         "redirect_id": db.session.execute(select(SlugRedirect.id).filter_by(landing_page_id=page.id)).scalar_one(),
@@ -222,7 +236,7 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "visit_id": visit.id, "order_id": order.id, "customer_id": customer.id, "lead_id": lead.id,
         "converted_lead_id": converted_lead.id, "note_id": note.id, "activity_id": activity.id,
         "event_id": event.id, "field_event_id": event.id, "analysis_id": analysis.id, "user_id": user.id,
-        "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
+        "message_id": message.id, "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
     }
     return merchant

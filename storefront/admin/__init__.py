@@ -8,7 +8,7 @@ from flask_login import current_user
 NAV: tuple[tuple[str, str], ...] = (
     ("admin.home", "Home"), ("admin.carts", "Carts"), ("admin.leads", "Leads"), ("admin.offers", "Offers"),
     ("admin.pages", "Pages"), ("admin.products", "Products"), ("admin.promotions", "Promotions"),
-    ("admin.shipping", "Shipping & tax"),
+    ("admin.shipping", "Shipping & tax"), ("admin.outbox", "Outbox"),
 )
 
 
@@ -36,6 +36,7 @@ def register_admin(app: Flask) -> None:
         lead_detail,
         leads,
         offers,
+        outbox,
         page_sections,
         pages,
         product_import,
@@ -51,6 +52,6 @@ def register_admin(app: Flask) -> None:
     bp.context_processor(_admin_context)
     bp.after_request(_private)
     for screen in (auth, home, carts, leads, lead_detail, offers, pages, page_sections, products,
-                   product_import, promotions, shipping, tax, themes):
+                   product_import, promotions, shipping, tax, themes, outbox):
         screen.routes.register(bp)
     app.register_blueprint(bp)

@@ -7,12 +7,13 @@ Every route fetches the lead with ``get_or_404``: another merchant's id answers 
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.dates import merchant_zone
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render, wants_fragment
 from storefront.inputs import multiline
 from storefront.leads.admin_detail import (
     MAX_NOTE,
@@ -61,12 +62,9 @@ def lead_note(lead_id: int):
         add_note(found, current_user._get_current_object(), request.form.get("body"))
     except NoteError as error:
         block = "notes" if wants_fragment() else "detail"
-        response = _detail(found, block, 422, note_body=error.body, note_error=str(error))
-        return toast(response, str(error), "error") if wants_fragment() else response
-    if wants_fragment():
-        return toast(_detail(found, "notes"), "Note added.", "success")
-    flash("Note added.", "success")
-    return redirect(url_for("admin.lead", lead_id=found.id, _anchor="notes"), code=303)
+        return kit.invalid(_detail(found, block, 422, note_body=error.body, note_error=str(error)), str(error))
+    return kit.done("Note added.", url_for("admin.lead", lead_id=found.id, _anchor="notes"),
+                    lambda: _detail(found, "notes"))
 
 
 @routes.post("/leads/<int:lead_id>/status")
@@ -78,13 +76,9 @@ def lead_status(lead_id: int):
     try:
         set_status(found, new_status, current_user._get_current_object())
     except LeadStatusError as error:
-        response = _detail(found, "detail", 422, status_error=str(error))
-        return toast(response, str(error), "error") if wants_fragment() else response
-    message = f"Status set to {label(new_status)}."
-    if wants_fragment():
-        return toast(_detail(found), message, "success")
-    flash(message, "success")
-    return redirect(url_for("admin.lead", lead_id=found.id), code=303)
+        return kit.invalid(_detail(found, "detail", 422, status_error=str(error)), str(error))
+    return kit.done(f"Status set to {label(new_status)}.", url_for("admin.lead", lead_id=found.id),
+                    lambda: _detail(found))
 
 
 @routes.route("/leads/<int:lead_id>/erase", methods=["GET", "POST"])
@@ -103,9 +97,4 @@ def lead_erase(lead_id: int):
         abort(403)
     message = ("Lead erased: its personal data is gone; the anonymous counts stay."
                if erased else "This lead was already erased.")
-    if wants_fragment():
-        response = _detail(found)
-        response.headers["HX-Push-Url"] = url_for("admin.lead", lead_id=found.id)
-        return toast(response, message, "success")
-    flash(message, "success")
-    return redirect(url_for("admin.lead", lead_id=found.id), code=303)
+    return kit.done(message, url_for("admin.lead", lead_id=found.id), lambda: _detail(found), push=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qsl
 
-from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask import Response, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+import storefront.admin.kit as kit
 from storefront.dates import merchant_zone
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render
 from storefront.leads.admin_detail import field_label
 from storefront.leads.admin_services import (
     REASONS,
@@ -23,11 +24,14 @@ from storefront.leads.admin_services import (
     STATUSES,
     BulkError,
     LeadQuery,
+    LeadRow,
     bulk_change_status,
     export_statement,
     label,
+    lead_conditions,
+    lead_filter_choices,
+    lead_statements,
     parse_lead_ids,
-    search_leads,
 )
 from storefront.leads.export import csv_rows
 from storefront.routing import Routes
@@ -43,11 +47,15 @@ def _list(query: LeadQuery, status: int = 200, bulk_error: str | None = None,
           selected: list[int] | None = None, bulk_status: str = "", notice: str | None = None,
           notice_level: str = "success"):
     company = current_user.company
-    page = search_leads(query, company)
-    if page.errors and status == 200:
+    conditions, errors = lead_conditions(query, company)
+    if errors and status == 200:
         status = 422
-    return render(LIST, "results", status=status, page=page, company=company,
-                  tz=merchant_zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
+    rows, count = lead_statements(query, conditions)
+    page = kit.paginate(rows, query.page, count, row=LeadRow)
+    landing_pages, campaigns = lead_filter_choices()
+    return render(LIST, "results", status=status, page=page, query=query, errors=errors,
+                  landing_pages=landing_pages, campaigns=campaigns, link=kit.list_link("admin.leads", query),
+                  company=company, tz=merchant_zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
                   sources=SOURCES, reasons=REASONS, sorts=SORTS, label=label,
                   field_label=field_label, bulk_error=bulk_error, selected=set(selected or ()),
                   bulk_status=bulk_status, notice=notice, notice_level=notice_level)
@@ -93,9 +101,7 @@ def leads_bulk_status():
     try:
         result = bulk_change_status(ids, new_status, current_user._get_current_object())
     except BulkError as error:
-        if wants_fragment():
-            return toast(_list(query, 422, str(error), ids, new_status), str(error), "error")
-        return _list(query, 422, str(error), ids, new_status)
+        return kit.invalid(_list(query, 422, str(error), ids, new_status), str(error))
     parts = []
     count = len(result.changed)
     parts.append(f"{count} lead{'s' if count != 1 else ''} moved to {label(new_status)}.")
@@ -109,9 +115,7 @@ def leads_bulk_status():
         parts.append(f"{result.missing} selected lead{'s were' if result.missing != 1 else ' was'} not found.")
     message = " ".join(parts)
     level = "error" if result.refused else "success"
-    if wants_fragment():
-        # The toast fades; the same words stay in the results block for screen readers.
-        return toast(_list(query, notice=message, notice_level=level), message, level)
-    flash(message, level)
-    return redirect(url_for("admin.leads", **query.args()), code=303)
+    # Over htmx the toast fades; the same words stay in the results block for screen readers.
+    return kit.done(message, url_for("admin.leads", **query.args()),
+                    lambda: _list(query, notice=message, notice_level=level), level=level)
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.admin.pages import EDIT, edit_context, when
 from storefront.catalog.models import Product
@@ -77,13 +78,22 @@ def _section_context(page, section, **extra) -> dict:
     return context
 
 
-def _sections_block(page, message: str, level: str = "success", status: int = 200, **extra):
-    return toast(render(EDIT, "sections", status=status, **edit_context(page, **extra)), message, level)
+def _sections_block(page, status: int = 200, **extra):
+    return render(EDIT, "sections", status=status, **edit_context(page, **extra))
 
 
-def _back_to_page(page, message: str, level: str = "success"):
-    flash(message, level)
-    return redirect(url_for("admin.pages_edit", page_id=page.id) + "#sections", code=303)
+def _refused(page, message: str, **extra):
+    """A refused change to the sections: 422 with the sections (the whole editor without
+    htmx, the message flashed) and an error toast."""
+    if not wants_fragment():
+        flash(message, "error")
+    return kit.invalid(_sections_block(page, 422, **extra), message)
+
+
+def _to_sections(page, message: str, **extra):
+    """The sections block with a toast over htmx, else back to the editor's sections."""
+    return kit.done(message, url_for("admin.pages_edit", page_id=page.id) + "#sections",
+                    lambda: _sections_block(page, **extra))
 
 
 # ----------------------------------------------------------------------------- sections
@@ -97,13 +107,10 @@ def pages_section_add(page_id: int):
     try:
         section = builder.add_section(page, request.form.get("type", ""))
     except builder.BuilderError as error:
-        if not wants_fragment():
-            flash(str(error), "error")
-            return render(EDIT, "sections", status=422, **edit_context(page, section_error=str(error)))
-        return _sections_block(page, str(error), "error", status=422, section_error=str(error))
+        return _refused(page, str(error), section_error=str(error))
     message = f"{_label(section)} section added."
     if wants_fragment():
-        return _sections_block(page, message, focus=("edit", section.id))
+        return toast(_sections_block(page, focus=("edit", section.id)), message, "success")
     flash(message + " Fill in its settings.", "success")
     return redirect(url_for("admin.pages_section", page_id=page.id, section_id=section.id), code=303)
 
@@ -127,13 +134,11 @@ def pages_section_save(page_id: int, section_id: int):
     except SectionInvalid as invalid:
         return render(SECTION, "section_form", status=422,
                       **_section_context(page, section, values=invalid.values, errors=invalid.errors))
+    # One toast per response (HX-Trigger holds one "toast" event), so notices join in.
     message = " ".join([f"{_label(section)} saved."] + notices)
-    level = "info" if notices else "success"
-    if wants_fragment():
-        # One toast per response (HX-Trigger holds one "toast" event), so notices join in.
-        return toast(render(SECTION, "section_form", **_section_context(page, section)), message, level)
-    flash(message, level)
-    return redirect(url_for("admin.pages_section", page_id=page.id, section_id=section.id), code=303)
+    return kit.done(message, url_for("admin.pages_section", page_id=page.id, section_id=section.id),
+                    lambda: render(SECTION, "section_form", **_section_context(page, section)),
+                    level="info" if notices else "success")
 
 
 @routes.post("/pages/<int:page_id>/sections/<int:section_id>/delete")
@@ -143,10 +148,7 @@ def pages_section_delete(page_id: int, section_id: int):
     page, section = _page_section(page_id, section_id)
     label = _label(section)
     builder.remove_section(page, section)
-    message = f"{label} section removed."
-    if wants_fragment():
-        return _sections_block(page, message)
-    return _back_to_page(page, message)
+    return _to_sections(page, f"{label} section removed.")
 
 
 @routes.post("/pages/<int:page_id>/sections/<int:section_id>/move")
@@ -158,14 +160,10 @@ def pages_section_move(page_id: int, section_id: int):
     try:
         moved = builder.move_section(page, section, direction)
     except builder.BuilderError as error:
-        if not wants_fragment():
-            flash(str(error), "error")
-        return _sections_block(page, str(error), "error", status=422)
+        return _refused(page, str(error))
     label = _label(section)
     message = f"{label} moved {direction}." if moved else f"{label} is already at the {'top' if direction == 'up' else 'bottom'}."
-    if wants_fragment():
-        return _sections_block(page, message, focus=(direction, section.id))
-    return _back_to_page(page, message)
+    return _to_sections(page, message, focus=(direction, section.id))
 
 
 # ----------------------------------------------------------------------------- products
@@ -186,16 +184,16 @@ def _item(section, item_id: int):
 
 
 def _products_done(page, section, message: str, level: str = "success", status: int = 200, **extra):
-    if wants_fragment():
-        response = render(SECTION, "products", status=status, **_section_context(page, section, **extra))
-        return toast(response, message, level)
-    flash(message, level)
+    """The grid's products with a toast over htmx; otherwise back to the search the merchant
+    came from, or to the grid (post/redirect/get)."""
     query = builder.clean_query(request.form.get("q"))
     if query:
         target = url_for("admin.pages_product_search", page_id=page.id, section_id=section.id)
-        return redirect(f"{target}?{urlencode({'q': query})}#search", code=303)
-    target = url_for("admin.pages_section", page_id=page.id, section_id=section.id)
-    return redirect(target + "#products", code=303)
+        target = f"{target}?{urlencode({'q': query})}#search"
+    else:
+        target = url_for("admin.pages_section", page_id=page.id, section_id=section.id) + "#products"
+    return kit.done(message, target, lambda: render(SECTION, "products", status=status,
+                                                    **_section_context(page, section, **extra)), level=level)
 
 
 @routes.get("/pages/<int:page_id>/sections/<int:section_id>/products/search")

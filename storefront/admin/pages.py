@@ -8,6 +8,7 @@ from flask import flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.dates import local_text
 from storefront.htmx import render, toast, wants_fragment
@@ -59,9 +60,10 @@ def edit_context(page: LandingPage, **extra) -> dict:
     return context
 
 
-def _to_edit(page: LandingPage, message: str, level: str = "success"):
-    flash(message, level)
-    return redirect(url_for("admin.pages_edit", page_id=page.id), code=303)
+def _to_edit(page: LandingPage, message: str, fragment=None):
+    """The editor with ``message``: over htmx ``fragment()`` with a toast (or the editor
+    loaded whole), otherwise post/redirect/get."""
+    return kit.done(message, url_for("admin.pages_edit", page_id=page.id), fragment)
 
 
 def _head_and(block: str, page: LandingPage, status: int = 200, **extra):
@@ -123,9 +125,7 @@ def pages_update(page_id: int):
     message = "Details saved."
     if renamed:
         message = f"Details saved. The old address /lp/{old_slug} now redirects here."
-    if wants_fragment():
-        return toast(_head_and("details", page), message, "success")
-    return _to_edit(page, message)
+    return _to_edit(page, message, lambda: _head_and("details", page))
 
 
 @routes.post("/pages/<int:page_id>/duplicate")
@@ -162,10 +162,7 @@ def pages_status(page_id: int):
         message = STATUS_MESSAGES.get((wanted, before)) or STATUS_MESSAGES[(wanted, None)]
     else:
         message = f"The page was already {wanted}."
-    if wants_fragment():
-        response = render(EDIT, "page_head", **edit_context(page))
-        return toast(response, message, "success")
-    return _to_edit(page, message)
+    return _to_edit(page, message, lambda: render(EDIT, "page_head", **edit_context(page)))
 
 
 @routes.get("/pages/<int:page_id>/preview")
@@ -183,9 +180,7 @@ def pages_preview_reset(page_id: int):
     """A new private preview link; the old one stops working."""
     page = get_or_404(LandingPage, page_id)
     builder.reset_preview_token(page)
-    message = "New preview link made: the old one no longer works."
-    if wants_fragment():
-        return toast(render(EDIT, "page_head", **edit_context(page)), message, "success")
-    return _to_edit(page, message)
+    return _to_edit(page, "New preview link made: the old one no longer works.",
+                    lambda: render(EDIT, "page_head", **edit_context(page)))
 
 

@@ -20,7 +20,6 @@ from typing import NoReturn
 from flask import (
     abort,
     current_app,
-    flash,
     make_response,
     redirect,
     render_template,
@@ -31,10 +30,11 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import current_company_id
 from storefront.catalog.admin_import import preview_import, run_import
 from storefront.catalog.importers import FORMATS, MAX_FILE_BYTES, CatalogImportError
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render
 from storefront.routing import Routes
 from storefront.types import new_token
 
@@ -133,12 +133,8 @@ def product_import_confirm(token: str):
     counts = result["counts"]
     message = (f"Imported {meta['name']}: {counts['products_created']} products created, "
                f"{counts['products_updated']} updated.")
-    if wants_fragment():
-        response = render(UPLOAD, "content", result=result, name=meta["name"], error=None,
-                          fmt="", formats=FORMAT_NAMES)
-        return toast(response, message, "success")
-    flash(message, "success")
-    return redirect(url_for("admin.products"), code=303)
+    return kit.done(message, url_for("admin.products"), lambda: render(
+        UPLOAD, "content", result=result, name=meta["name"], error=None, fmt="", formats=FORMAT_NAMES))
 
 
 def _error(exc: CatalogImportError, name: str) -> dict:

@@ -5,9 +5,10 @@ Every product is fetched with ``get_or_404``: another merchant's id answers 404.
 """
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.catalog.admin_forms import (
     ProductFormError,
@@ -23,11 +24,14 @@ from storefront.catalog.admin_list import (
     STATUSES,
     STOCK_FILTERS,
     ProductQuery,
-    search_products,
+    ProductRow,
+    category_choices,
+    merchant_categories,
+    product_statements,
 )
 from storefront.catalog.models import Product
 from storefront.dates import merchant_zone
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render
 from storefront.inputs import multiline
 from storefront.routing import Routes
 
@@ -52,9 +56,13 @@ def _form_limits(endpoint: str | None, _values: dict | None) -> None:
 def products():
     """The product list. A GET form: q, status, stock, category, sort, dir, page. htmx
     (active search, sort and page links) gets only the results block."""
-    page = search_products(ProductQuery.from_args(request.args))
+    categories = merchant_categories()
+    query = ProductQuery.from_args(request.args).within(categories)
+    rows, count = product_statements(query, categories)
+    page = kit.paginate(rows, query.page, count, row=ProductRow.of)
     company = current_user.company
-    return render(LIST, "results", page=page, company=company, tz=merchant_zone(company.timezone),
+    return render(LIST, "results", page=page, query=query, categories=category_choices(categories),
+                  link=kit.list_link("admin.products", query), company=company, tz=merchant_zone(company.timezone),
                   statuses=STATUSES, stock_filters=STOCK_FILTERS, sorts=SORTS)
 
 
@@ -70,14 +78,8 @@ def product_new():
         product = create_product(company, request.form)
     except ProductFormError as exc:
         return _editor(None, exc.values, exc.errors, status=422)
-    message = f"Product “{product.title}” created."
-    target = url_for("admin.product_edit", product_id=product.id)
-    if wants_fragment():
-        response = _editor(product, product_values(product, company.currency), {})
-        response.headers["HX-Push-Url"] = target
-        return toast(response, message, "success")
-    flash(message, "success")
-    return redirect(target, code=303)
+    return kit.done(f"Product “{product.title}” created.", url_for("admin.product_edit", product_id=product.id),
+                    lambda: _editor(product, product_values(product, company.currency), {}), push=True)
 
 
 @routes.route("/products/<int:product_id>", methods=["GET", "POST"])
@@ -93,11 +95,8 @@ def product_edit(product_id: int):
         update_product(product, request.form, currency)
     except ProductFormError as exc:
         return _editor(product, exc.values, exc.errors, status=422)
-    message = "Saved. Public pages show the change now."
-    if wants_fragment():
-        return toast(_editor(product, product_values(product, currency), {}), message, "success")
-    flash(message, "success")
-    return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
+    return kit.done("Saved. Public pages show the change now.", url_for("admin.product_edit", product_id=product.id),
+                    lambda: _editor(product, product_values(product, currency), {}))
 
 
 @routes.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
@@ -111,16 +110,14 @@ def product_archive(product_id: int):
     changed = archive_product(product)
     message = (f"“{product.title}” is archived: shoppers no longer see it." if changed
                else f"“{product.title}” was already archived.")
-    if wants_fragment():
-        currency = current_user.company.currency
-        return toast(_editor(product, product_values(product, currency), {}), message, "success")
-    flash(message, "success")
-    return redirect(url_for("admin.product_edit", product_id=product.id), code=303)
+    currency = current_user.company.currency
+    return kit.done(message, url_for("admin.product_edit", product_id=product.id),
+                    lambda: _editor(product, product_values(product, currency), {}))
 
 
 def _labels(prefixes: list) -> dict[str, str]:
     """Input name -> what the error summary calls it, e.g. "Red / M: price"."""
-    labels = {"title": "Title", "description": "Description", "status": "Status"}
+    labels = {"title": "Title", "description": "Description", "status": "Status", "upsell": "Complementary products"}
     for number, (prefix, variant) in enumerate(prefixes, start=1):
         name = (variant.label if variant else "") or (f"Variant {number}" if len(prefixes) > 1 else "")
         for field, label in (("sku", "SKU"), ("price", "price"), ("compare_at", "compare-at price"),
@@ -134,8 +131,6 @@ def _editor(product: Product | None, values: dict, errors: dict, status: int = 2
     prefixes = [(variant_prefix(v), v) for v in product.variants] if product else [("vnew-", None)]
     response = render(EDIT, "editor", status=status, product=product, values=values,
                       errors=errors, labels=_labels(prefixes), prefixes=prefixes,
-                      statuses=STATUSES, company=current_user.company)
-    if status == 422 and wants_fragment():
-        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
-    return make_response(response)
+                      status_choices=[(s, s.capitalize()) for s in STATUSES], company=current_user.company)
+    return kit.invalid(response) if status == 422 else response
 

@@ -6,17 +6,17 @@ Every promotion is fetched with ``get_or_404``: another merchant's id answers 40
 """
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
-from storefront.dates import local_stamp, merchant_zone
-from storefront.htmx import render, toast, wants_fragment
-from storefront.inputs import optional_int
+from storefront.checkout.queries import UsageRow, promotion_usage_rows, promotion_usage_totals
+from storefront.htmx import render
 from storefront.pricing import admin_codes as codes
 from storefront.pricing import admin_services as promos
 from storefront.pricing.codes import promotion_status
-from storefront.pricing.form_values import FormError
+from storefront.pricing.forms import CodesForm, PromotionForm
 from storefront.pricing.models import Promotion
 from storefront.routing import Routes
 from storefront.types import utcnow
@@ -34,59 +34,60 @@ STATUS_FILTERS = (("", "All"), ("active", "Active"), ("scheduled", "Scheduled"),
 
 def _common() -> dict:
     company = current_user.company
-    zone = merchant_zone(company.timezone)
-    return {"company": company, "when": lambda moment: local_stamp(moment, zone),
-            "describe": lambda promotion: promos.describe(promotion, company),
+    return {**kit.merchant(company), "describe": lambda promotion: promos.describe(promotion, company),
             "status_of": lambda promotion: promotion_status(promotion, utcnow())}
-
-
-def _page_number() -> int:
-    return optional_int(request.args.get("page"), 1, default=1)
 
 
 @routes.get("/promotions")
 @login_required
 def promotions():
     """The promotions, newest first; ``?status=`` filters (htmx gets the list block)."""
-    listing = promos.list_promotions(request.args.get("status", ""), _page_number())
+    now = utcnow()
+    status = request.args.get("status", "")
+    status = status if status in promos.STATUSES else ""
+    rows, count = promos.promotion_statements(status, now)
+    page = kit.paginate(rows, kit.page_number(), count, promos.PER_PAGE,
+                        row=lambda promotion, code_count: promos.promotion_row(promotion, code_count, now))
+    return render(LIST, "promotion_list", page=page, shown=status, filters=STATUS_FILTERS,
+                  link=kit.list_link("admin.promotions", status=status or None), types=promos.TYPE_LABELS,
+                  **_common())
 
-    def page_url(n: int) -> str:
-        return url_for("admin.promotions", status=listing.status or None, page=n if n > 1 else None)
 
-    return render(LIST, "promotion_list", listing=listing, filters=STATUS_FILTERS, page_url=page_url,
-                  types=promos.TYPE_LABELS, **_common())
+def _form(promotion: Promotion | None, fresh: bool = False) -> PromotionForm:
+    company = current_user.company
+    return PromotionForm.of(company, PromotionForm.stored(promotion) if promotion else None, fresh=fresh,
+                            promotion_id=promotion.id if promotion else None)
 
 
-def _editor(promotion: Promotion | None, values: dict, errors: dict, status: int = 200):
-    response = render(EDIT, "editor", status=status, promotion=promotion, values=values, errors=errors,
-                      choices=promos.catalogue_choices(values), types=promos.TYPE_LABELS,
-                      scopes=promos.SCOPE_LABELS, **_common())
-    if status == 422 and wants_fragment():
-        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
-    return response
+def _editor(promotion: Promotion | None, form: PromotionForm, status: int = 200):
+    return render(EDIT, "editor", status=status, promotion=promotion, form=form, **_common())
 
 
 def _saved(promotion: Promotion, message: str):
-    target = url_for("admin.promotion_edit", promotion_id=promotion.id)
-    if wants_fragment():
-        response = _editor(promotion, promos.promotion_values(promotion, current_user.company), {})
-        response.headers["HX-Push-Url"] = target
-        return toast(response, message, "success")
-    flash(message, "success")
-    return redirect(target, code=303)
+    return kit.done(message, url_for("admin.promotion_edit", promotion_id=promotion.id),
+                    lambda: _editor(promotion, _form(promotion, fresh=True)), push=True)
+
+
+def _save(promotion: Promotion | None):
+    """Validate the posted form and create or update; 422 with what was typed on errors."""
+    form = _form(promotion)
+    if form.validate():
+        try:
+            if promotion is None:
+                return _saved(promos.create_promotion(current_user.company, form.fields()),
+                              f"Promotion “{form.name.data}” created.")
+            promos.update_promotion(promotion, form.fields())
+            return _saved(promotion, "Promotion saved. Shoppers get the new terms now.")
+        except promos.CodeTaken as error:
+            form.fail("code", str(error))
+    return kit.invalid(_editor(promotion, form, 422))
 
 
 @routes.route("/promotions/new", methods=["GET", "POST"])
 @login_required
 def promotion_new():
     """The new-promotion form; POST creates it (422 with the typed values on errors)."""
-    if request.method == "GET":
-        return _editor(None, promos.new_promotion_values(), {})
-    try:
-        promotion = promos.create_promotion(current_user.company, request.form)
-    except FormError as error:
-        return _editor(None, error.values, error.errors, status=422)
-    return _saved(promotion, f"Promotion “{promotion.name}” created.")
+    return _editor(None, _form(None)) if request.method == "GET" else _save(None)
 
 
 @routes.route("/promotions/<int:promotion_id>", methods=["GET", "POST"])
@@ -94,13 +95,7 @@ def promotion_new():
 def promotion_edit(promotion_id: int):
     """A promotion's form; POST saves it (422 with the typed values on errors)."""
     promotion = get_or_404(Promotion, promotion_id)
-    if request.method == "GET":
-        return _editor(promotion, promos.promotion_values(promotion, current_user.company), {})
-    try:
-        promos.update_promotion(promotion, current_user.company, request.form)
-    except FormError as error:
-        return _editor(promotion, error.values, error.errors, status=422)
-    return _saved(promotion, "Promotion saved. Shoppers get the new terms now.")
+    return _editor(promotion, _form(promotion)) if request.method == "GET" else _save(promotion)
 
 
 @routes.route("/promotions/<int:promotion_id>/deactivate", methods=["GET", "POST"])
@@ -117,31 +112,29 @@ def promotion_deactivate(promotion_id: int):
     return _saved(promotion, message)
 
 
+def _codes_page(promotion: Promotion, form: CodesForm, status: int = 200):
+    return render(CODES, "codes", status=status, promotion=promotion, summary=codes.code_summary(promotion),
+                  form=form, **_common())
+
+
 @routes.route("/promotions/<int:promotion_id>/codes", methods=["GET", "POST"])
 @login_required
 def promotion_codes(promotion_id: int):
     """The promotion's single-use codes; POST generates 1..500 more with an expiry."""
     promotion = get_or_404(Promotion, promotion_id)
-    company = current_user.company
-    values, errors, status = codes.new_codes_values(company), {}, 200
-    if request.method == "POST":
+    form = CodesForm.of(current_user.company)
+    if request.method == "GET":
+        return _codes_page(promotion, form)
+    if form.validate():
         try:
-            made = codes.generate_codes(promotion, company, request.form)
-        except FormError as error:
-            values, errors, status = error.values, error.errors, 422
+            made = codes.generate_codes(promotion, form.count.data, form.prefix.data, form.expires_at.data)
+        except codes.CodesCollided as error:
+            form.fail("count", str(error))
         else:
-            message = f"{len(made)} single-use code{'s' if len(made) != 1 else ''} generated."
-            if not wants_fragment():
-                flash(message, "success")
-                return redirect(url_for("admin.promotion_codes", promotion_id=promotion.id), code=303)
-            response = render(CODES, "codes", promotion=promotion, summary=codes.code_summary(promotion),
-                              values=values, errors={}, **_common())
-            return toast(response, message, "success")
-    response = render(CODES, "codes", status=status, promotion=promotion, summary=codes.code_summary(promotion),
-                      values=values, errors=errors, **_common())
-    if status == 422 and wants_fragment():
-        toast(response, "No codes were generated: please correct the fields marked below.", "error")
-    return response
+            return kit.done(f"{len(made)} single-use code{'s' if len(made) != 1 else ''} generated.",
+                            url_for("admin.promotion_codes", promotion_id=promotion.id),
+                            lambda: _codes_page(promotion, CodesForm.of(current_user.company, fresh=True)))
+    return kit.invalid(_codes_page(promotion, form, 422), "No codes were generated: please correct the fields marked below.")
 
 
 @routes.get("/promotions/<int:promotion_id>/codes.csv")
@@ -160,8 +153,8 @@ def promotion_codes_csv(promotion_id: int):
 def promotion_usage(promotion_id: int):
     """Times used, discount given, revenue, and the orders that used the promotion."""
     promotion = get_or_404(Promotion, promotion_id)
-    def page_url(n: int) -> str:
-        return url_for("admin.promotion_usage", promotion_id=promotion.id, page=n if n > 1 else None)
-
-    return render(USAGE, "report", promotion=promotion, report=codes.usage_report(promotion, _page_number()),
-                  page_url=page_url, **_common())
+    totals = promotion_usage_totals(promotion.id)
+    page = kit.paginate(promotion_usage_rows(promotion.id), kit.page_number(), totals.orders, promos.PER_PAGE,
+                        row=UsageRow)
+    return render(USAGE, "report", promotion=promotion, totals=totals, page=page,
+                  link=kit.list_link("admin.promotion_usage", promotion_id=promotion.id), **_common())

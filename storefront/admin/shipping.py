@@ -6,15 +6,17 @@ Every zone and method is fetched with ``get_or_404``: another merchant's id answ
 """
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
-from storefront.htmx import render, toast, wants_fragment
+from storefront.countries import COUNTRY_NAMES
+from storefront.htmx import render
 from storefront.inputs import multiline
 from storefront.money import format_money
 from storefront.pricing import admin_shipping as svc
-from storefront.pricing.form_values import FormError
+from storefront.pricing.forms import MethodForm, ZoneForm
 from storefront.pricing.models import ShippingMethod, ShippingZone
 from storefront.routing import Routes
 
@@ -31,43 +33,36 @@ def screen_context(**extra) -> dict:
     """What every shipping & tax template uses: the company, country names, method labels,
     and ``money(cents)`` in the merchant's currency."""
     company = current_user.company
-    context = {"company": company, "country_names": svc.COUNTRY_NAMES, "method_labels": svc.METHOD_LABELS,
-               "method_field_labels": svc.METHOD_FIELD_LABELS,
+    context = {"company": company, "country_names": COUNTRY_NAMES, "method_labels": svc.METHOD_LABELS,
                "money": lambda cents: format_money(cents or 0, company.currency, company.locale)}
     context.update(extra)
     return context
+
+
+def _zones_page():
+    return render(ZONES, "zone_list", **screen_context(zones=svc.list_zones()))
 
 
 @routes.get("/shipping")
 @login_required
 def shipping():
     """The zones in the order they are tried, with their methods."""
-    return render(ZONES, "zone_list", **screen_context(zones=svc.list_zones()))
+    return _zones_page()
 
 
-def _zone_page(zone: ShippingZone | None, status: int = 200, block: str = "zone_form", **extra):
-    company = current_user.company
-    context = screen_context(
-        zone=zone, values=svc.zone_values(zone), errors={}, common=svc.COMMON_COUNTRIES,
-        method_values=svc.method_values(None, company.currency), method_errors={}, types=svc.METHOD_LABELS,
-        tier_rows=svc.TIER_ROWS, prefix=NEW_METHOD_PREFIX,
-    )
-    context.update(extra)
-    return render(ZONE, block, status=status, **context)
+def _zone_form(zone: ShippingZone | None, fresh: bool = False) -> ZoneForm:
+    return ZoneForm.of(current_user.company, ZoneForm.stored(zone), fresh=fresh)
 
 
-def _done(message: str, target: str, fragment):
-    """htmx: the fragment with a toast; otherwise post/redirect/get with a flash."""
-    if wants_fragment():
-        return toast(fragment(), message, "success")
-    flash(message, "success")
-    return redirect(target, code=303)
+def _method_form(method: ShippingMethod | None, fresh: bool = False) -> MethodForm:
+    return MethodForm.of(current_user.company, MethodForm.stored(method), fresh=fresh)
 
 
-def _invalid(response):
-    if wants_fragment():
-        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
-    return response
+def _zone_page(zone: ShippingZone | None, status: int = 200, block: str = "zone_form", form: ZoneForm | None = None,
+               method_form: MethodForm | None = None):
+    return render(ZONE, block, status=status, **screen_context(
+        zone=zone, form=form or _zone_form(zone, fresh=True), method_form=method_form or _method_form(None, fresh=True),
+        prefix=NEW_METHOD_PREFIX))
 
 
 @routes.route("/shipping/zones/new", methods=["GET", "POST"])
@@ -75,19 +70,15 @@ def _invalid(response):
 @multiline("states", "postcodes")
 def zone_new():
     """The new-zone form; POST creates the zone and opens it to add methods."""
+    form = _zone_form(None)
     if request.method == "GET":
-        return _zone_page(None)
-    try:
-        zone = svc.create_zone(current_user.company, request.form)
-    except FormError as error:
-        return _invalid(_zone_page(None, 422, values=error.values, errors=error.errors))
-    message = f"Zone “{zone.name}” created. Add its shipping methods below."
-    flash(message, "success")
-    target = url_for("admin.zone_edit", zone_id=zone.id)
-    if wants_fragment():
-        # The new zone's page holds its methods section too: htmx loads it as a whole page.
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
+        return _zone_page(None, form=form)
+    if not form.validate():
+        return kit.invalid(_zone_page(None, 422, form=form))
+    zone = svc.create_zone(current_user.company, form.fields())
+    # The new zone's page holds its methods section too: htmx loads it as a whole page.
+    return kit.done(f"Zone “{zone.name}” created. Add its shipping methods below.",
+                    url_for("admin.zone_edit", zone_id=zone.id))
 
 
 @routes.route("/shipping/zones/<int:zone_id>", methods=["GET", "POST"])
@@ -96,14 +87,14 @@ def zone_new():
 def zone_edit(zone_id: int):
     """A zone's regions and its methods; POST saves the regions."""
     zone = get_or_404(ShippingZone, zone_id)
+    form = _zone_form(zone)
     if request.method == "GET":
-        return _zone_page(zone, block="zone_page")
-    try:
-        svc.update_zone(zone, current_user.company, request.form)
-    except FormError as error:
-        return _invalid(_zone_page(zone, 422, values=error.values, errors=error.errors))
-    return _done("Zone saved. Checkout uses it now.", url_for("admin.zone_edit", zone_id=zone.id),
-                 lambda: _zone_page(zone))
+        return _zone_page(zone, block="zone_page", form=form)
+    if not form.validate():
+        return kit.invalid(_zone_page(zone, 422, form=form))
+    svc.update_zone(zone, form.fields())
+    return kit.done("Zone saved. Checkout uses it now.", url_for("admin.zone_edit", zone_id=zone.id),
+                    lambda: _zone_page(zone))
 
 
 @routes.post("/shipping/zones/<int:zone_id>/move")
@@ -114,11 +105,7 @@ def zone_move(zone_id: int):
     direction = request.form.get("direction", "")
     moved = svc.move_zone(zone, direction)
     message = f"“{zone.name}” moved {direction}." if moved else f"“{zone.name}” cannot move {direction or 'there'}."
-    if wants_fragment():
-        response = render(ZONES, "zone_list", **screen_context(zones=svc.list_zones()))
-        return toast(response, message, "success" if moved else "info")
-    flash(message, "success" if moved else "info")
-    return redirect(url_for("admin.shipping"), code=303)
+    return kit.done(message, url_for("admin.shipping"), _zones_page, level="success" if moved else "info")
 
 
 @routes.route("/shipping/zones/<int:zone_id>/delete", methods=["GET", "POST"])
@@ -135,8 +122,7 @@ def zone_delete(zone_id: int):
                  "zone that matches, or cannot be shipped to."))
     name = zone.name
     svc.delete_zone(zone)
-    return _done(f"Zone “{name}” deleted.", url_for("admin.shipping"),
-                 lambda: render(ZONES, "zone_list", **screen_context(zones=svc.list_zones())))
+    return kit.done(f"Zone “{name}” deleted.", url_for("admin.shipping"), _zones_page)
 
 
 # ----------------------------------------------------------------------------- methods
@@ -147,19 +133,17 @@ def zone_delete(zone_id: int):
 def method_new(zone_id: int):
     """Add a method to the zone (htmx: inline, the methods section comes back)."""
     zone = get_or_404(ShippingZone, zone_id)
-    company = current_user.company
-    try:
-        method = svc.add_method(zone, company, request.form)
-    except FormError as error:
-        return _invalid(_zone_page(zone, 422, block="methods", method_values=error.values, method_errors=error.errors))
-    return _done(f"Method “{method.name}” added.", url_for("admin.zone_edit", zone_id=zone.id) + "#methods",
-                 lambda: _zone_page(zone, block="methods"))
+    form = _method_form(None)
+    if not form.validate():
+        return kit.invalid(_zone_page(zone, 422, block="methods", method_form=form))
+    method = svc.add_method(zone, form.fields())
+    return kit.done(f"Method “{method.name}” added.", url_for("admin.zone_edit", zone_id=zone.id) + "#methods",
+                    lambda: _zone_page(zone, block="methods"))
 
 
-def _method_page(method: ShippingMethod, values: dict, errors: dict, status: int = 200):
+def _method_page(method: ShippingMethod, form: MethodForm, status: int = 200):
     return render(METHOD, "method_form", status=status, **screen_context(
-        method=method, zone=method.zone, values=values, errors=errors, types=svc.METHOD_LABELS,
-        tier_rows=svc.TIER_ROWS, prefix=""))
+        method=method, zone=method.zone, form=form, prefix=""))
 
 
 @routes.route("/shipping/methods/<int:method_id>", methods=["GET", "POST"])
@@ -167,15 +151,14 @@ def _method_page(method: ShippingMethod, values: dict, errors: dict, status: int
 def method_edit(method_id: int):
     """A method's form; POST saves it and returns to its zone."""
     method = get_or_404(ShippingMethod, method_id)
-    company = current_user.company
+    form = _method_form(method)
     if request.method == "GET":
-        return _method_page(method, svc.method_values(method, company.currency), {})
-    try:
-        svc.update_method(method, company, request.form)
-    except FormError as error:
-        return _invalid(_method_page(method, error.values, error.errors, 422))
-    return _done(f"Method “{method.name}” saved.", url_for("admin.zone_edit", zone_id=method.zone_id) + "#methods",
-                 lambda: _method_page(method, svc.method_values(method, company.currency), {}))
+        return _method_page(method, form)
+    if not form.validate():
+        return kit.invalid(_method_page(method, form, 422))
+    svc.update_method(method, form.fields())
+    return kit.done(f"Method “{method.name}” saved.", url_for("admin.zone_edit", zone_id=method.zone_id) + "#methods",
+                    lambda: _method_page(method, _method_form(method, fresh=True)))
 
 
 @routes.route("/shipping/methods/<int:method_id>/delete", methods=["GET", "POST"])
@@ -192,6 +175,5 @@ def method_delete(method_id: int):
                  "method left."))
     name = method.name
     svc.delete_method(method)
-    return _done(f"Method “{name}” deleted.", url_for("admin.zone_edit", zone_id=zone.id) + "#methods",
-                 lambda: _zone_page(zone, block="methods"))
-
+    return kit.done(f"Method “{name}” deleted.", url_for("admin.zone_edit", zone_id=zone.id) + "#methods",
+                    lambda: _zone_page(zone, block="methods"))

@@ -6,15 +6,17 @@ Every rate is fetched with ``get_or_404``: another merchant's id answers 404.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.admin.shipping import CONFIRM, screen_context
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render
 from storefront.inputs import multiline
+from storefront.money import percent_text
 from storefront.pricing import admin_shipping as svc
-from storefront.pricing.form_values import FormError, percent_text
+from storefront.pricing.forms import TaxRateForm, TaxSettingsForm
 from storefront.pricing.models import TaxRate
 from storefront.pricing.tax_import import MAX_BYTES, TaxImportError
 from storefront.routing import Routes
@@ -36,17 +38,16 @@ def _limit_tax_upload(endpoint: str | None, _values: dict | None) -> None:
 
 
 def _tax_page(status: int = 200, block: str = "tax_rates", **extra):
-    context = screen_context(rates=svc.list_tax_rates(), upload_error=None, percent=percent_text)
+    company = current_user.company
+    settings = TaxSettingsForm.of(company, {"prices_include_tax": company.prices_include_tax}, fresh=True)
+    context = screen_context(rates=svc.list_tax_rates(), upload_error=None, percent=percent_text, settings=settings)
     context.update(extra)
     return render(TAX, block, status=status, **context)
 
 
 def _back(message: str, level: str = "success"):
     """htmx: the rates section with a toast; otherwise post/redirect/get with a flash."""
-    if wants_fragment():
-        return toast(_tax_page(), message, level)
-    flash(message, level)
-    return redirect(url_for("admin.tax_rates"), code=303)
+    return kit.done(message, url_for("admin.tax_rates"), _tax_page, level=level)
 
 
 @routes.get("/shipping/tax")
@@ -56,11 +57,25 @@ def tax_rates():
     return _tax_page()
 
 
-def _rate_page(rate: TaxRate | None, values: dict, errors: dict, status: int = 200):
-    response = render(RATE, "rate_form", status=status, **screen_context(rate=rate, values=values, errors=errors))
-    if status == 422 and wants_fragment():
-        toast(response, "Nothing was saved: please correct the fields marked below.", "error")
-    return response
+def _rate_page(rate: TaxRate | None, form: TaxRateForm, status: int = 200):
+    return render(RATE, "rate_form", status=status, **screen_context(rate=rate, form=form))
+
+
+def _save_rate(rate: TaxRate | None):
+    """The rate's form; POST saves it and goes back to the list (another page: htmx loads it
+    whole), or answers 422 with what was typed."""
+    form = TaxRateForm.of(current_user.company, TaxRateForm.stored(rate) if rate else None)
+    if request.method == "GET":
+        return _rate_page(rate, form)
+    if not form.validate():
+        return kit.invalid(_rate_page(rate, form, 422))
+    if rate is None:
+        rate = svc.create_tax_rate(current_user.company, form.fields())
+        message = f"Tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %) added."
+    else:
+        svc.update_tax_rate(rate, form.fields())
+        message = f"Tax rate “{rate.name}” saved."
+    return kit.done(message, url_for("admin.tax_rates"))
 
 
 @routes.route("/shipping/tax/new", methods=["GET", "POST"])
@@ -68,13 +83,7 @@ def _rate_page(rate: TaxRate | None, values: dict, errors: dict, status: int = 2
 @multiline("postcodes", "cities")
 def tax_rate_new():
     """The new-rate form; POST adds the rate and returns to the list."""
-    if request.method == "GET":
-        return _rate_page(None, svc.tax_values(None), {})
-    try:
-        rate = svc.create_tax_rate(current_user.company, request.form)
-    except FormError as error:
-        return _rate_page(None, error.values, error.errors, 422)
-    return _saved(f"Tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %) added.")
+    return _save_rate(None)
 
 
 @routes.route("/shipping/tax/<int:rate_id>", methods=["GET", "POST"])
@@ -82,22 +91,7 @@ def tax_rate_new():
 @multiline("postcodes", "cities")
 def tax_rate_edit(rate_id: int):
     """A rate's form; POST saves it and returns to the list."""
-    rate = get_or_404(TaxRate, rate_id)
-    if request.method == "GET":
-        return _rate_page(rate, svc.tax_values(rate), {})
-    try:
-        svc.update_tax_rate(rate, current_user.company, request.form)
-    except FormError as error:
-        return _rate_page(rate, error.values, error.errors, 422)
-    return _saved(f"Tax rate “{rate.name}” saved.")
-
-
-def _saved(message: str):
-    flash(message, "success")
-    target = url_for("admin.tax_rates")
-    if wants_fragment():  # the list is another page: htmx loads it whole
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
+    return _save_rate(get_or_404(TaxRate, rate_id))
 
 
 @routes.route("/shipping/tax/<int:rate_id>/delete", methods=["GET", "POST"])
@@ -136,17 +130,14 @@ def tax_upload():
 
 
 def _upload_failed(message: str):
-    response = _tax_page(422, upload_error=message)
-    if wants_fragment():
-        toast(response, "Nothing was imported: see the error below the upload.", "error")
-    return response
+    return kit.invalid(_tax_page(422, upload_error=message), "Nothing was imported: see the error below the upload.")
 
 
 @routes.post("/shipping/tax/settings")
 @login_required
 def tax_settings():
     """Save whether the merchant's prices include tax (VAT style) or not (US style)."""
-    include = request.form.get("prices_include_tax") == "1"
+    include = TaxSettingsForm.of(current_user.company).prices_include_tax.data
     changed = svc.set_prices_include_tax(current_user.company, include)
     if not changed:
         return _back("Nothing changed.", "info")

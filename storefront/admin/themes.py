@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from werkzeug.routing import BuildError
 
+import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.cart.info import CartInfo, LineInfo
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import render, wants_fragment
 from storefront.landing.models import LandingPage
 from storefront.routing import Routes
 from storefront.themes.css import contrast_warnings, data_attributes, render_css
@@ -115,10 +116,8 @@ def page_theme_save(page_id: int):
         theme = update_theme(page, raw)
     except ThemeError as error:
         return _editor(page, partial_theme(raw)[0], fields, errors_for_fields(error), status=422)
-    if not wants_fragment():
-        flash(SAVED, "success")
-        return redirect(url_for("admin.page_theme", page_id=page.id), code=303)
-    return toast(_editor(page, theme, fields_from_theme(theme), {}), SAVED, "success")
+    return kit.done(SAVED, url_for("admin.page_theme", page_id=page.id),
+                    lambda: _editor(page, theme, fields_from_theme(theme), {}))
 
 
 @routes.post("/pages/<int:page_id>/theme/reset")
@@ -127,11 +126,9 @@ def page_theme_reset(page_id: int):
     """Drop every override, keeping the preset (the form asks for confirmation first)."""
     page = get_or_404(LandingPage, page_id)
     theme = reset_theme(page)
-    message = f"Theme reset to the {PRESETS[theme['preset']].label} preset."
-    if not wants_fragment():
-        flash(message, "success")
-        return redirect(url_for("admin.page_theme", page_id=page.id), code=303)
-    return toast(_editor(page, theme, fields_from_theme(theme), {}), message, "success")
+    return kit.done(f"Theme reset to the {PRESETS[theme['preset']].label} preset.",
+                    url_for("admin.page_theme", page_id=page.id),
+                    lambda: _editor(page, theme, fields_from_theme(theme), {}))
 
 
 @routes.post("/pages/<int:page_id>/theme/preview")

@@ -1,16 +1,16 @@
 """Catalogue admin: the product list. Search (title, handle, SKU), filters (status, stock,
-category with its subcategories), sorting and pagination, in a fixed number of queries.
+category with its subcategories) and sorting, as statements the admin pages; a fixed
+number of queries whatever a page holds.
 
 Every read goes through ``accounts.scoping`` (the signed-in merchant's rows only). The
 product statuses (``STATUSES``) are defined here and shared with ``admin_forms``.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import Select, and_, case, func, or_
 from sqlalchemy.orm import selectinload
 
 from storefront.accounts.scoping import scoped
@@ -18,7 +18,6 @@ from storefront.catalog.models import Category, Product, Variant, product_catego
 from storefront.extensions import db
 from storefront.inputs import optional_int
 
-PER_PAGE = 25
 LOW_STOCK = 20  # a tracked product with 1..19 units left is "low"
 STATUSES = ("active", "draft", "archived")
 STOCK_FILTERS = {
@@ -75,6 +74,11 @@ class ProductQuery:
             del out["page"]
         return {k: v for k, v in out.items() if v not in ("", None)}
 
+    def within(self, categories: Mapping[int, object]) -> ProductQuery:
+        """This query, its category dropped when not among ``categories`` (another
+        merchant's, or deleted)."""
+        return self if self.category is None or self.category in categories else replace(self, category=None)
+
     @property
     def filtered(self) -> bool:
         return bool(self.q or self.status or self.stock or self.category)
@@ -93,41 +97,32 @@ class ProductRow:
     variant_count: int
     sellable: bool
 
+    @classmethod
+    def of(cls, product: Product, min_price, max_price, tracked, variant_count, sellable) -> ProductRow:
+        """A row from ``product_statements``' columns."""
+        return cls(product, min_price, max_price, tracked, variant_count or 0, bool(sellable))
+
     @property
     def low(self) -> bool:
         return self.tracked_stock is not None and 0 < self.tracked_stock < LOW_STOCK
 
 
-@dataclass
-class ProductPage:
-    """A page of the list. ``categories`` are (id, "Parent › Child") for the filter."""
-
-    query: ProductQuery
-    rows: list[ProductRow]
-    total: int
-    pages: int
-    categories: list[tuple[int, str]]
-
-    @property
-    def first(self) -> int:
-        return 0 if not self.total else (self.query.page - 1) * PER_PAGE + 1
-
-    @property
-    def last(self) -> int:
-        return min(self.query.page * PER_PAGE, self.total)
+def merchant_categories() -> dict[int, tuple[int | None, str]]:
+    """{id: (parent id, name)} of the signed-in merchant's categories (one query)."""
+    return {c.id: (c.parent_id, c.name) for c in db.session.execute(
+        scoped(Category, Category.id, Category.parent_id, Category.name))}
 
 
-def search_products(query: ProductQuery) -> ProductPage:
-    """The signed-in merchant's products matching ``query``, one page of PER_PAGE.
+def category_choices(categories: dict[int, tuple[int | None, str]]) -> list[tuple[int, str]]:
+    """The filter's choices: (id, "Parent › Child") of ``categories``, by label."""
+    return sorted(((c, _label(categories, c)) for c in categories), key=lambda i: i[1].casefold())
 
-    Four queries whatever the page holds: the categories, the count, the page (with its
-    variant figures from one grouped subquery) and the page's variants.
-    A page past the end shows the last page.
-    """
-    categories = _categories()
-    if query.category is not None and query.category not in categories:
-        query = replace(query, category=None)  # another merchant's or a deleted category
 
+def product_statements(query: ProductQuery, categories: dict[int, tuple[int | None, str]]) -> tuple[Select, Select]:
+    """(rows, count) of the signed-in merchant's products matching ``query`` (a category
+    among ``categories``, the merchant's, with its subcategories), in its order; each row
+    is ``ProductRow.of``'s columns: the variant figures come from one grouped subquery, the
+    variants are loaded with the page (selectinload). Page them with ``admin.kit.paginate``."""
     sellable = or_(and_(Variant.track_inventory.is_(True), Variant.stock > 0),
                    and_(Variant.track_inventory.is_(False), Variant.in_stock_flag.is_(True)))
     figures = scoped(
@@ -168,10 +163,6 @@ def search_products(query: ProductQuery) -> ProductPage:
     def joined(statement):
         return statement.outerjoin(figures, figures.c.product_id == Product.id).where(*conditions)
 
-    total = db.session.scalar(joined(scoped(Product, func.count(Product.id))))
-    pages = max(math.ceil(total / PER_PAGE), 1)
-    query = replace(query, page=min(query.page, pages))
-
     key = {
         "title": func.lower(Product.title),
         "updated": Product.updated_at,
@@ -181,25 +172,11 @@ def search_products(query: ProductQuery) -> ProductPage:
     order = [key.asc(), Product.id.asc()] if query.direction == "asc" else [key.desc(), Product.id.desc()]
     if query.sort in ("price", "stock"):
         order[0] = order[0].nulls_last()  # products without the figure go last either way
-    statement = joined(scoped(
+    rows = joined(scoped(
         Product, Product, figures.c.min_price, figures.c.max_price, figures.c.tracked_stock,
         figures.c.variant_count, figures.c.sellable,
-    )).order_by(*order).limit(PER_PAGE).offset((query.page - 1) * PER_PAGE).options(
-        selectinload(Product.variants))
-    rows = [
-        ProductRow(product, min_price, max_price, tracked,
-                   variant_count or 0, bool(sellable_flag))
-        for product, min_price, max_price, tracked, variant_count, sellable_flag
-        in db.session.execute(statement)
-    ]
-    labels = sorted(((c, _label(categories, c)) for c in categories), key=lambda i: i[1].casefold())
-    return ProductPage(query, rows, total, pages, labels)
-
-
-def _categories() -> dict[int, tuple[int | None, str]]:
-    """{id: (parent id, name)} of the merchant's categories."""
-    return {c.id: (c.parent_id, c.name) for c in db.session.execute(
-        scoped(Category, Category.id, Category.parent_id, Category.name))}
+    )).order_by(*order).options(selectinload(Product.variants))
+    return rows, joined(scoped(Product, func.count(Product.id)))
 
 
 def _label(categories: dict[int, tuple[int | None, str]], category_id: int) -> str:

@@ -19,9 +19,9 @@ from storefront.cookies import VISIT_COOKIE
 from storefront.extensions import limiter
 from storefront.htmx import no_store
 from storefront.landing.builder import preview_page, redirected_page
-from storefront.landing.offers import claim_exit_offer
 from storefront.landing.services import published_page, rendered_sections
 from storefront.limits import setting
+from storefront.pricing.exit_offer import claim_exit_offer
 from storefront.routing import Routes
 from storefront.visits.services import set_visit_cookies, track_landing_view
 

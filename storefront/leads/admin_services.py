@@ -1,5 +1,5 @@
-"""Leads admin services: the filtered list (and the statement the CSV export streams), bulk
-status changes, the detail page's data, notes and erasure.
+"""Leads admin services: the filtered list (its statements, paged by the admin, and the
+statement the CSV export streams) and bulk status changes.
 
 Every read starts from ``accounts.scoping`` (the signed-in merchant's rows only): another
 merchant's lead id is "not found", never "forbidden". Money is integer cents of the
@@ -7,7 +7,6 @@ merchant's currency; times are stored UTC and shown in the merchant's timezone.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,6 @@ from storefront.leads.status import STATUSES, LeadStatusError, change_status
 from storefront.money import MoneyError, parse_amount
 from storefront.visits.models import Visit
 
-PER_PAGE = 25
 MAX_BULK = 500  # rows per bulk status change: a page's checkboxes, with room to spare
 SOURCES = ("FUNNEL", "LANDING_PAGE", "CHECKOUT_ABANDON", "MANUAL", "IMPORT", "REFERRAL", "API")
 REASONS = ("PAYMENT_FRICTION", "FORM_FATIGUE", "PRICE_SHOCK", "TRUST_CONCERN", "DISTRACTION",
@@ -125,19 +123,6 @@ class LeadQuery:
         return bool(self.q or self.status or self.source or self.page_id or self.campaign
                     or self.date_from or self.date_to or self.has_email or self.has_phone
                     or self.value_min or self.value_max or self.reason)
-
-
-def _day(raw: str) -> date | None:
-    """A YYYY-MM-DD date, or None when ``raw`` is not one."""
-    try:
-        return date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
-    except ValueError:
-        return None
-
-
-def _reason_column():
-    # The job writes the reason on the lead and in its analysis; either one counts.
-    return func.coalesce(Lead.abandonment_reason, AbandonmentAnalysis.reason)
 
 
 def lead_conditions(query: LeadQuery, company: Company) -> tuple[list, dict[str, str]]:
@@ -247,7 +232,7 @@ def export_statement(query: LeadQuery, company: Company) -> Select:
 # ---------------------------------------------------------------------------- the list
 
 
-@dataclass
+@dataclass(frozen=True)
 class LeadRow:
     """One lead of the list with its landing page title, UTM campaign and reason."""
 
@@ -257,50 +242,24 @@ class LeadRow:
     reason: str | None
 
 
-@dataclass
-class LeadPage:
-    """A page of the list; ``errors`` are the filter inputs that could not be read;
-    ``landing_pages`` are (id, title) and ``campaigns`` the known UTM campaigns, for the form."""
-
-    query: LeadQuery
-    rows: list[LeadRow]
-    total: int
-    pages: int
-    errors: dict[str, str]
-    landing_pages: list[tuple[int, str]] = field(default_factory=list)
-    campaigns: list[str] = field(default_factory=list)
-
-    @property
-    def first(self) -> int:
-        return 0 if not self.total else (self.query.page - 1) * PER_PAGE + 1
-
-    @property
-    def last(self) -> int:
-        return min(self.query.page * PER_PAGE, self.total)
+def lead_statements(query: LeadQuery, conditions: list) -> tuple[Select, Select]:
+    """(rows, count) of the merchant's leads under ``conditions`` (``lead_conditions``), in
+    ``query``'s order; each row is a ``LeadRow``'s columns (lead, landing page title, UTM
+    campaign, reason), joined in the same query. Page them with ``admin.kit.paginate``."""
+    rows = _joined(scoped(Lead, Lead, LandingPage.title, Visit.utm_campaign, _reason_column()), conditions)
+    return rows.order_by(*_order(query)), _joined(scoped(Lead, func.count(Lead.id)), conditions)
 
 
-def search_leads(query: LeadQuery, company: Company) -> LeadPage:
-    """The signed-in merchant's leads matching ``query``, one page of PER_PAGE.
-
-    Four queries whatever the page holds: the count, the page (joined to its visit, landing
-    page and analysis), and the form's landing pages and campaigns. A page past the end
-    shows the last page.
-    """
-    conditions, errors = lead_conditions(query, company)
-    total = db.session.scalar(_joined(scoped(Lead, func.count(Lead.id)), conditions))
-    pages = max(math.ceil(total / PER_PAGE), 1)
-    query = replace(query, page=min(query.page, pages))
-    statement = _joined(scoped(Lead, Lead, LandingPage.title, Visit.utm_campaign, _reason_column()),
-                        conditions).order_by(*_order(query))
-    statement = statement.limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)
-    rows = [LeadRow(*row) for row in db.session.execute(statement)]
-    landing_pages = list(db.session.execute(
-        scoped(LandingPage, LandingPage.id, LandingPage.title).order_by(LandingPage.title)))
+def lead_filter_choices() -> tuple[list[tuple[int, str]], list[str]]:
+    """The list form's choices: the merchant's landing pages as (id, title), and the UTM
+    campaigns their leads came from (at most 100). Two queries."""
+    landing_pages = db.session.execute(
+        scoped(LandingPage, LandingPage.id, LandingPage.title).order_by(LandingPage.title)).all()
     campaigns = db.session.scalars(
         scoped(Lead, Visit.utm_campaign).select_from(Lead).join(Visit, Visit.id == Lead.visit_id)
         .where(Visit.utm_campaign.is_not(None)).distinct().order_by(Visit.utm_campaign).limit(100)
     ).all()
-    return LeadPage(query, rows, total, pages, errors, [tuple(p) for p in landing_pages], campaigns)
+    return [tuple(p) for p in landing_pages], list(campaigns)
 
 
 # ---------------------------------------------------------------------------- bulk status

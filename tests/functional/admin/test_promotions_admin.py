@@ -271,7 +271,7 @@ def test_list_shows_status_type_code_and_uses_and_filters(admin, db, company):
     assert "7 / 50" in page and "0 / ∞" in page and "<code>LIVE</code>" in page
     assert "10% off the whole cart" in page and "Free shipping" in page and "Automatic" in page
     for status in ("Active", "Scheduled", "Expired", "Inactive"):
-        assert f'ea-badge-{status.lower()}">{status}<' in page
+        assert f'status-{status.lower()}">{status}<' in page
     expired = text(admin.get("/admin/promotions?status=expired"))
     assert "Over" in expired and "Used up" in expired and "Live" not in expired and "Later" not in expired
     scheduled = admin.get("/admin/promotions?status=scheduled", headers=HX)

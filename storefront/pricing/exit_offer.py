@@ -12,8 +12,7 @@ When the merchant changes the percentage a new promotion is made, so codes alrea
 out keep what they promised. A code that could not be used (the promotion was deactivated,
 ended or used up in the promotions admin) is never handed out.
 
-Creating promotions and codes from here is an upward import (landing → pricing), kept to
-this module.
+The offer is a promotion, so it lives in pricing; landing's page route asks for it.
 """
 from __future__ import annotations
 
@@ -26,16 +25,16 @@ from storefront.accounts.models import Company
 from storefront.dates import local_text
 from storefront.extensions import db
 from storefront.landing.services import clear_section_cache, published_page
+from storefront.money import percent_text
 from storefront.pricing.codes import free_codes, is_live
-from storefront.pricing.form_values import Reader, percent_text
 from storefront.pricing.models import Promotion, PromotionCode
 from storefront.types import utcnow
 from storefront.visits.models import Visit, VisitEvent
 from storefront.visits.services import record_event
 
 EVENT = "exit_intent_offer"
-MIN_PERCENT_BP, MAX_PERCENT_BP = 100, 5000
-MAX_HOURS = 168
+MIN_OFFER_BP, MAX_OFFER_BP = 100, 5000  # 1 to 50 %
+MAX_OFFER_HOURS = 168
 MAX_HEADLINE = 120
 DEFAULTS = {"enabled": False, "percent_bp": 1000, "headline": "Before you go: here's a discount", "valid_hours": 24}
 # Same alphabet as the admin's generated codes (no 0/O, 1/I/L: typed from a screen).
@@ -66,37 +65,26 @@ def offer_settings(company: Company) -> ExitOfferSettings:
     promotion_id = raw.get("promotion_id")
     return ExitOfferSettings(
         enabled=raw.get("enabled") is True,
-        percent_bp=whole("percent_bp", MIN_PERCENT_BP, MAX_PERCENT_BP),
+        percent_bp=whole("percent_bp", MIN_OFFER_BP, MAX_OFFER_BP),
         headline=headline.strip()[:MAX_HEADLINE] if isinstance(headline, str) and headline.strip() else DEFAULTS["headline"],
-        valid_hours=whole("valid_hours", 1, MAX_HOURS),
+        valid_hours=whole("valid_hours", 1, MAX_OFFER_HOURS),
         promotion_id=promotion_id if isinstance(promotion_id, int) and not isinstance(promotion_id, bool) else None,
     )
 
 
-def offer_form_values(company: Company) -> dict:
-    """The admin form's values for the current settings (percent as typed, e.g. "12.5")."""
+def offer_form_data(company: Company) -> dict:
+    """The settings form's values (``ExitOfferForm``) for the current settings."""
     s = offer_settings(company)
-    return {"enabled": s.enabled, "percent": percent_text(s.percent_bp), "headline": s.headline,
-            "valid_hours": str(s.valid_hours)}
+    return {"enabled": s.enabled, "percent": s.percent_bp, "headline": s.headline, "valid_hours": s.valid_hours}
 
 
-def save_exit_offer(company: Company, form) -> ExitOfferSettings:
-    """Save the admin form onto ``company`` (the signed-in merchant's) and commit.
-
-    Inputs: ``enabled`` (checkbox), ``percent`` 1..50 with up to 2 decimals, ``headline``
-    (required, at most 120 characters), ``valid_hours`` 1..168. Raises FormError with what
-    was typed and an error per input; nothing is saved then.
-    """
-    r = Reader(form, company)
-    enabled = r.flag("enabled")
-    percent_bp = r.percent("percent", "Discount", required=True)
-    if "percent" not in r.errors and not MIN_PERCENT_BP <= percent_bp <= MAX_PERCENT_BP:
-        r.errors["percent"] = "Discount must be from 1 to 50 %."
-    headline = " ".join(r.text("headline", "Headline", MAX_HEADLINE, required=True).split())
-    hours = r.whole("valid_hours", "Hours the code stays valid", 1, MAX_HOURS, required=True)
-    r.done()
+def save_exit_offer(company: Company, enabled: bool, percent_bp: int, headline: str,
+                    valid_hours: int) -> ExitOfferSettings:
+    """Save the settings (validated by ``ExitOfferForm``: ``percent_bp`` 100..5000, a headline
+    of at most 120 characters, ``valid_hours`` 1..168) onto ``company`` (the signed-in
+    merchant's) and commit; the promotion already made for the offer is kept."""
+    stored = {"enabled": enabled, "percent_bp": percent_bp, "headline": headline, "valid_hours": valid_hours}
     current = offer_settings(company)
-    stored = {"enabled": enabled, "percent_bp": percent_bp, "headline": headline, "valid_hours": hours}
     if current.promotion_id is not None:
         stored["promotion_id"] = current.promotion_id
     company.exit_offer = stored  # a new dict: JSON columns track assignment, not mutation
