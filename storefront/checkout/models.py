@@ -1,4 +1,6 @@
-"""Customer, Order and OrderLine. An order is created once per cart (unique ``cart_id``)."""
+"""Customer, Order and OrderLine. An order is created once per cart (unique ``cart_id``);
+an order without a cart (a subscription renewal, a post-purchase upsell) is created once
+per ``origin_key`` instead (unique too; NULLs never collide, so cart orders keep their rule)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -36,7 +38,9 @@ class Order(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     number: Mapped[str] = mapped_column(String(32))
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id"), unique=True)
+    cart_id: Mapped[int | None] = mapped_column(ForeignKey("carts.id"), unique=True)
+    # What made a cartless order, e.g. "invoice-12" (a renewal): one order per origin.
+    origin_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     email: Mapped[str | None] = mapped_column(String(254))
