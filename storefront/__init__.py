@@ -71,6 +71,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
     from storefront.leads import routes as lead_routes
+    from storefront.media import routes as media_routes
     from storefront.notifications import routes as notification_routes
     from storefront.payments import routes as payment_routes
     from storefront.themes import routes as theme_routes
@@ -78,7 +79,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes,)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
-        ("notifications", (notification_routes,)),
+        ("notifications", (notification_routes,)), ("media", (media_routes,)),
     )
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)

@@ -154,4 +154,10 @@ def load_config() -> dict:
         "VISIT_BUFFER": os.environ.get("VISIT_BUFFER", "auto"),
         # Pay holds the cart's tracked stock this long, so no one else buys it meanwhile.
         "STOCK_RESERVATION_MINUTES": _int("STOCK_RESERVATION_MINUTES", 10),
+        # Product images: originals and derivatives under MEDIA_ROOT, served at MEDIA_URL.
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(INSTANCE_DIR / "media"),
+        "MEDIA_URL": os.environ.get("MEDIA_URL", "/media"),
+        # Only tests set this (never from the environment): lets the image fetcher reach
+        # 127.0.0.1; private and link-local addresses stay refused either way.
+        "MEDIA_FETCH_ALLOW_LOOPBACK": False,
     }

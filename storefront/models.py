@@ -18,6 +18,7 @@ from storefront.leads.models import (  # noqa: F401
     LeadActivity,
     LeadNote,
 )
+from storefront.media.models import MediaAsset  # noqa: F401
 from storefront.notifications.models import EmailSuppression, OutboundMessage, PhoneConsent  # noqa: F401
 from storefront.payments.models import StripeEvent  # noqa: F401
 from storefront.pricing.models import (  # noqa: F401

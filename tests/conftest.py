@@ -116,6 +116,7 @@ def _app(database_url, localstripe, twilio_server, tmp_path_factory):
         "OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
         "SECTION_CACHE_SECONDS": 0,
         "CATALOG_DATA_DIR": str(CATALOG_DIR),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
     })
     # Flask-Limiter reads its storage settings at init; re-bind with the test storage.
     from storefront.extensions import limiter

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from storefront.extensions import db
+from storefront.media.models import MediaAsset
 from storefront.types import JSONType, UTCDateTime, utcnow
 
 product_categories = Table(
@@ -84,7 +85,12 @@ class Product(db.Model):
 
 
 class ProductImage(db.Model):
-    """An image URL with its alt text; position 1 is the main image."""
+    """A product's image with its alt text; position 1 is the main image.
+
+    ``src`` is where it came from (the catalogue's URL, or "upload:<file name>"); pages show
+    only ``asset``, our stored copy, never ``src``. A remote ``src`` is fetched once by
+    ``catalog.images.fetch_image``: ``fetched_at`` says when, ``fetch_error`` why it failed.
+    """
 
     __tablename__ = "product_images"
 
@@ -93,6 +99,11 @@ class ProductImage(db.Model):
     src: Mapped[str] = mapped_column(String(1000))
     alt: Mapped[str] = mapped_column(String(500), default="")
     position: Mapped[int] = mapped_column(Integer, default=1)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", ondelete="SET NULL"), index=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetch_error: Mapped[str | None] = mapped_column(String(500))
+
+    asset: Mapped[MediaAsset | None] = relationship()
 
 
 class Variant(db.Model):
