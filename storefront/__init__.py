@@ -45,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     from storefront.leads.hooks import install as install_lead_hooks
 
     install_lead_hooks()  # checkout tells leads of captures, orders and failed payments
+    from storefront.analytics.hooks import install as install_analytics_hooks
+
+    install_analytics_hooks()  # checkout tells analytics of abandoned carts that convert
     from storefront.admin import register_admin
 
     register_admin(app)

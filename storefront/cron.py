@@ -127,6 +127,16 @@ def report_unknown_sends() -> int:
     return _in_app(sweep_unknown)
 
 
+def refresh_analytics() -> int:
+    """Rewrite the analytics rollup hours that may have changed; returns how many rollup
+    rows were written (see ``analytics.rollups.refresh``: idempotent, one run at a time)."""
+    from storefront.analytics.rollups import refresh
+
+    count = _in_app(lambda: refresh().rows)
+    log.info("cron: %d analytics rollup rows written", count)
+    return count
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
 # nowhere, so releasing them every minute only keeps their table small. The visit buffer is
@@ -140,6 +150,7 @@ JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (release_reservations, 60),
     (prune_login_throttles, 60 * 60),
     (report_unknown_sends, 5 * 60),
+    (refresh_analytics, 5 * 60),
 )
 
 for _job, _every in JOBS:

@@ -17,8 +17,53 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    counts = ("visits", "unique_visitors", "page_views", "add_to_cart_visits", "checkout_starts",
+              "payments_submitted", "orders")
+    after = ("abandoned_carts", "new_leads", "leads_with_email", "leads_with_phone", "leads_with_name",
+             "leads_with_address")
+    op.create_table(
+        'analytics_hourly',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('company_id', sa.Integer(), nullable=False),
+        sa.Column('hour', storefront.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('landing_page_id', sa.Integer(), nullable=False),
+        sa.Column('variant_id', sa.Integer(), nullable=False),
+        sa.Column('utm_source', sa.String(length=200), nullable=False),
+        sa.Column('utm_medium', sa.String(length=200), nullable=False),
+        sa.Column('utm_campaign', sa.String(length=200), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in counts),
+        sa.Column('revenue_cents', sa.BigInteger(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in after),
+        sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_analytics_hourly_company_id_companies')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_hourly')),
+        sa.UniqueConstraint('company_id', 'hour', 'landing_page_id', 'variant_id', 'utm_source', 'utm_medium',
+                            'utm_campaign', name='uq_analytics_hourly_key'),
+    )
+    op.create_index('ix_analytics_hourly_hour', 'analytics_hourly', ['hour'], unique=False)
+    op.create_table(
+        'analytics_refresh_state',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('refreshed_until', storefront.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('last_event_id', sa.BigInteger(), nullable=False),
+        sa.Column('last_visit_id', sa.BigInteger(), nullable=False),
+        sa.Column('last_order_id', sa.BigInteger(), nullable=False),
+        sa.Column('last_lead_id', sa.BigInteger(), nullable=False),
+        sa.Column('updated_at', storefront.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_refresh_state')),
+    )
+    op.create_table(
+        'analytics_dirty_hours',
+        sa.Column('company_id', sa.Integer(), nullable=False),
+        sa.Column('hour', storefront.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('created_at', storefront.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['company_id'], ['companies.id'],
+                                name=op.f('fk_analytics_dirty_hours_company_id_companies')),
+        sa.PrimaryKeyConstraint('company_id', 'hour', name=op.f('pk_analytics_dirty_hours')),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('analytics_dirty_hours')
+    op.drop_table('analytics_refresh_state')
+    op.drop_index('ix_analytics_hourly_hour', table_name='analytics_hourly')
+    op.drop_table('analytics_hourly')

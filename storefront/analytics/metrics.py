@@ -1,18 +1,19 @@
-"""Headline metrics for the admin home: visits, add-to-carts, orders, revenue, new leads."""
+"""Headline metrics for the admin home (visits, add-to-carts, orders, revenue, new leads),
+read from the hourly rollups like every analytics figure (``analytics.rollups``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from storefront.checkout.models import Order
+from storefront.analytics.models import HourlyRollup
+from storefront.analytics.rollups import floor_hour
 from storefront.extensions import db
-from storefront.leads.models import Lead
-from storefront.visits.models import Visit, VisitEvent
 
 
 @dataclass(frozen=True)
 class Headline:
-    """Counts over one period; ``revenue_cents`` in the merchant's currency (paid amounts)."""
+    """Counts over one period; ``revenue_cents`` in the merchant's currency (paid amounts);
+    ``add_to_carts`` counts visits with an add to cart (once per visit)."""
 
     visits: int
     add_to_carts: int
@@ -27,22 +28,14 @@ class Headline:
 
 
 def headline(company_id: int, since: datetime) -> Headline:
-    """Counts for ``company_id`` from ``since`` (aware UTC) until now: five indexed queries."""
-    count = db.func.count
-    visits = db.session.execute(
-        db.select(count(Visit.id)).where(Visit.company_id == company_id, Visit.started_at >= since)
-    ).scalar_one()
-    adds = db.session.execute(
-        db.select(count(VisitEvent.id)).where(
-            VisitEvent.company_id == company_id, VisitEvent.type == "add_to_cart", VisitEvent.created_at >= since
-        )
-    ).scalar_one()
-    orders, revenue = db.session.execute(
-        db.select(count(Order.id), db.func.coalesce(db.func.sum(Order.amount_paid_cents), 0)).where(
-            Order.company_id == company_id, Order.created_at >= since
-        )
+    """Counts for ``company_id`` from the hour of ``since`` (aware UTC; a local midnight in a
+    whole-hour timezone is exact) until the last rollup refresh: one query on the rollups."""
+    total = lambda column: db.func.coalesce(db.func.sum(column), 0)  # noqa: E731
+    r = HourlyRollup
+    row = db.session.execute(
+        db.select(total(r.visits), total(r.add_to_cart_visits), total(r.orders), total(r.revenue_cents),
+                  total(r.new_leads))
+        .where(r.company_id == company_id, r.hour >= floor_hour(since))
     ).one()
-    leads = db.session.execute(
-        db.select(count(Lead.id)).where(Lead.company_id == company_id, Lead.created_at >= since)
-    ).scalar_one()
-    return Headline(visits=visits, add_to_carts=adds, orders=orders, revenue_cents=int(revenue), new_leads=leads)
+    visits, adds, orders, revenue, leads = (int(v) for v in row)
+    return Headline(visits=visits, add_to_carts=adds, orders=orders, revenue_cents=revenue, new_leads=leads)

@@ -1,0 +1,20 @@
+"""Analytics' part in checkout: registered in ``checkout.hooks`` by the app factory."""
+from __future__ import annotations
+
+from storefront.analytics.rollups import mark_dirty
+from storefront.checkout import hooks
+
+# Statuses under which a cart is counted abandoned in the hour of its last change.
+_COUNTED_ABANDONED = ("ABANDONED", "EXPIRED")
+
+
+def _order_completed(order, cart) -> None:
+    # Called before checkout marks the cart CONVERTED: an abandoned cart that converts now
+    # leaves the abandoned count of the hour it was counted in.
+    if cart.status in _COUNTED_ABANDONED and cart.updated_at is not None:
+        mark_dirty(cart.company_id, cart.updated_at)
+
+
+def install() -> None:
+    """Register analytics' reactions to checkout (idempotent)."""
+    hooks.register(hooks.order_completed, _order_completed)

@@ -1,0 +1,100 @@
+"""Analytics tables: the hourly rollup the dashboards read, the refresh's state and its
+queue of dirty hours.
+
+Dashboards never read the event log (``visits.models.VisitEvent``): every figure comes
+from ``HourlyRollup``, rewritten a whole hour at a time by ``analytics.rollups.refresh``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storefront.extensions import db
+from storefront.types import UTCDateTime, utcnow
+
+# The rollup's counters, in the order the refresh writes them. All counts, except
+# ``revenue_cents`` (integer minor units of the merchant's currency, as ``Order.amount_paid_cents``).
+COUNTERS: tuple[str, ...] = (
+    "visits", "unique_visitors", "page_views", "add_to_cart_visits", "checkout_starts",
+    "payments_submitted", "orders", "revenue_cents", "abandoned_carts", "new_leads",
+    "leads_with_email", "leads_with_phone", "leads_with_name", "leads_with_address",
+)
+
+
+class HourlyRollup(db.Model):
+    """One hour (UTC) of one merchant's traffic for one key: landing page, experiment
+    variant, UTM source / medium / campaign. A missing key part is stored as 0 (no page, no
+    variant) or "" (no UTM value), so the key is unique without NULLs.
+
+    What each counter counts, and in which hour (see ``analytics.rollups``):
+
+    - ``visits``: visits started in the hour; ``unique_visitors``: their distinct visitor ids
+      (a visitor seen in two hours counts in both, so a range's sum is an upper bound);
+    - ``page_views``, ``checkout_starts``, ``payments_submitted``: events of that type in the hour;
+    - ``add_to_cart_visits``: visits whose first add_to_cart is in the hour (once per visit);
+    - ``orders``, ``revenue_cents``: orders created in the hour and their paid amount (cents);
+    - ``abandoned_carts``: carts abandoned (ABANDONED, or EXPIRED after meeting the abandonment
+      rule) whose last shopper change is in the hour;
+    - ``new_leads`` and ``leads_with_<field>``: leads created in the hour, and those with an
+      email, a phone, a first name, an address captured.
+    """
+
+    __tablename__ = "analytics_hourly"
+    __table_args__ = (
+        UniqueConstraint("company_id", "hour", "landing_page_id", "variant_id", "utm_source", "utm_medium",
+                         "utm_campaign", name="uq_analytics_hourly_key"),
+        Index("ix_analytics_hourly_hour", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    hour: Mapped[datetime] = mapped_column(UTCDateTime)
+    landing_page_id: Mapped[int] = mapped_column(Integer, default=0)
+    variant_id: Mapped[int] = mapped_column(Integer, default=0)
+    utm_source: Mapped[str] = mapped_column(String(200), default="")
+    utm_medium: Mapped[str] = mapped_column(String(200), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    unique_visitors: Mapped[int] = mapped_column(Integer, default=0)
+    page_views: Mapped[int] = mapped_column(Integer, default=0)
+    add_to_cart_visits: Mapped[int] = mapped_column(Integer, default=0)
+    checkout_starts: Mapped[int] = mapped_column(Integer, default=0)
+    payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
+    new_leads: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_phone: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_name: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupState(db.Model):
+    """The refresh's one row (id 1): ``refreshed_until`` is the watermark (the hour up to
+    which every hour was rewritten at least once); ``last_*_id`` the highest row ids of the
+    source tables already seen, so rows that arrive late (a buffered event flushed after
+    its hour was rolled up) are found by id and their hours rewritten."""
+
+    __tablename__ = "analytics_refresh_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refreshed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_visit_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_order_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_lead_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DirtyHour(db.Model):
+    """An hour of a merchant to rewrite at the next refresh, whatever the watermark says:
+    data that changed after its hour was rolled up (a cart that converted, an erased lead)."""
+
+    __tablename__ = "analytics_dirty_hours"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

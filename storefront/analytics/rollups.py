@@ -1,0 +1,322 @@
+"""The hourly rollup refresh: whole hours rewritten since a watermark, idempotent, one at a time.
+
+Umami's PostgreSQL rollups are the model: a run rewrites whole hours (delete the hour's
+rows, insert them again from the source tables), so running it twice gives the same rows,
+and a run killed half-way leaves the old rows (everything happens in one transaction).
+
+Which hours a run rewrites:
+
+- **the window**: every hour from the watermark (``RollupState.refreshed_until``) minus the
+  grace period (``ANALYTICS_GRACE_MINUTES``, default 180) up to the current hour, for every
+  merchant. The grace covers rows that change after their hour without a new row: a cart
+  is marked ABANDONED an hour (``CART_ABANDON_MINUTES``) after its last change;
+- **late rows**: the hours of visits, events, orders and leads whose id is above the highest
+  id the last run saw (less ``ID_SLACK``, for inserts that committed out of id order). A
+  buffered event flushed a day late is found this way, so every event is counted once, in
+  its own hour, however late it arrives;
+- **dirty hours**: ``DirtyHour`` rows (``mark_dirty``): a cart that converts after its hour
+  was counted abandoned, data erased.
+
+On PostgreSQL a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) makes a
+second run that starts while one is running return at once without doing anything. SQLite
+(the demo) has no advisory locks: its writes are serialised by the database file's lock.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, select, text
+
+from storefront.analytics.models import COUNTERS, DirtyHour, HourlyRollup, RollupState
+from storefront.cart.models import Cart, LineItem
+from storefront.checkout.models import Order
+from storefront.extensions import db
+from storefront.leads.models import Lead
+from storefront.types import utcnow
+from storefront.visits.models import Visit, VisitEvent
+
+HOUR = timedelta(hours=1)
+DEFAULT_GRACE_MINUTES = 180
+# Ids are handed out at INSERT and become visible at COMMIT, so a row may appear below an id
+# already seen; rescanning this many ids below the last seen catches them (cheaply: a
+# primary-key range). Writers commit within a batch (the visit flush: 500 rows), so the
+# rows in flight at once stay well under it. ``ANALYTICS_ID_SLACK`` overrides it.
+ID_SLACK = 1000
+# "SFRU": the advisory lock's key, one for the whole refresh.
+LOCK_KEY = 0x53465255
+KEY_PARTS = ("company_id", "landing_page_id", "variant_id", "utm_source", "utm_medium", "utm_campaign", "hour")
+
+
+@dataclass
+class RefreshResult:
+    """What a run did: ``ran`` False when another run held the lock; ``ranges`` the
+    (start, end, company ids or None for all) rewritten; ``rows`` rollup rows written."""
+
+    ran: bool
+    ranges: list[tuple[datetime, datetime, frozenset[int] | None]] = field(default_factory=list)
+    rows: int = 0
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """``moment`` (aware) truncated to its UTC hour."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def grace() -> timedelta:
+    """How far behind the watermark each run starts again (``ANALYTICS_GRACE_MINUTES``)."""
+    return timedelta(minutes=int(current_app.config.get("ANALYTICS_GRACE_MINUTES", DEFAULT_GRACE_MINUTES)))
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _hour(column):
+    """SQL for the UTC hour of a timestamp column; read back with ``_as_hour``."""
+    # Constants as SQL text, not bound parameters: the same expression in SELECT and GROUP
+    # BY must compare equal, and two parameters never do.
+    if _postgres():
+        return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), column))
+    return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), column)
+
+
+def _as_hour(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _variant():
+    """The visit's experiment variant id for the rollup key (0: none)."""
+    return literal_column("0")
+
+
+def _dims(page, utm_from):
+    """The key columns after the company: landing page (0: none), variant, UTM source,
+    medium and campaign ("": none). Constants as SQL text, as in ``_hour``."""
+    return (func.coalesce(page, literal_column("0")), _variant(),
+            *(func.coalesce(getattr(utm_from, f"utm_{part}"), literal_column("''"))
+              for part in ("source", "medium", "campaign")))
+
+
+def _grouped(*columns):
+    """``columns`` without constants: GROUP BY 0 would name the first column."""
+    return [c for c in columns if not isinstance(c, type(literal_column("0")))]
+
+
+def _in(column, start: datetime, end: datetime):
+    return and_(column >= start, column < end)
+
+
+def _companies(column, companies: frozenset[int] | None):
+    return column.in_(sorted(companies)) if companies is not None else literal(True)
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
+    """(statement, counter names) pairs: each statement returns the key columns in
+    KEY_PARTS order, then its counters, aggregated over [start, end)."""
+    dims = _dims(Visit.landing_page_id, Visit)
+    visits = (
+        select(Visit.company_id, *dims, _hour(Visit.started_at), func.count(Visit.id),
+               func.count(func.distinct(Visit.visitor_id)))
+        .where(_in(Visit.started_at, start, end), _companies(Visit.company_id, companies))
+        .group_by(*_grouped(Visit.company_id, *dims, _hour(Visit.started_at)))
+    )
+    kinds = ("page_view", "checkout_started", "payment_submitted")
+    events = (
+        select(Visit.company_id, *dims, _hour(VisitEvent.created_at),
+               *(_count_if(VisitEvent.type == kind) for kind in kinds))
+        .join(Visit, Visit.id == VisitEvent.visit_id)
+        .where(_in(VisitEvent.created_at, start, end), VisitEvent.type.in_(kinds),
+               _companies(VisitEvent.company_id, companies))
+        .group_by(*_grouped(Visit.company_id, *dims, _hour(VisitEvent.created_at)))
+    )
+    # A visit's add-to-cart counts once, in the hour of its first add_to_cart.
+    added = (
+        select(VisitEvent.visit_id)
+        .where(VisitEvent.type == "add_to_cart", _in(VisitEvent.created_at, start, end),
+               _companies(VisitEvent.company_id, companies))
+    )
+    firsts = (
+        select(VisitEvent.visit_id.label("visit_id"), func.min(VisitEvent.created_at).label("first_at"))
+        .where(VisitEvent.type == "add_to_cart", VisitEvent.visit_id.in_(added))
+        .group_by(VisitEvent.visit_id)
+        .subquery()
+    )
+    adds = (
+        select(Visit.company_id, *dims, _hour(firsts.c.first_at), func.count())
+        .select_from(firsts).join(Visit, Visit.id == firsts.c.visit_id)
+        .where(_in(firsts.c.first_at, start, end))
+        .group_by(*_grouped(Visit.company_id, *dims, _hour(firsts.c.first_at)))
+    )
+    order_dims = _dims(Order.landing_page_id, Order)
+    orders = (
+        select(Order.company_id, *order_dims, _hour(Order.created_at), func.count(Order.id),
+               func.coalesce(func.sum(Order.amount_paid_cents), 0))
+        .outerjoin(Visit, Visit.id == Order.visit_id)
+        .where(_in(Order.created_at, start, end), _companies(Order.company_id, companies))
+        .group_by(*_grouped(Order.company_id, *order_dims, _hour(Order.created_at)))
+    )
+    fields = Cart.checkout_fields
+    contact = or_(fields["email"].as_string().is_not(None), fields["phone"].as_string().is_not(None))
+    has_lines = select(LineItem.id).where(LineItem.cart_id == Cart.id).exists()
+    cart_dims = _dims(Cart.landing_page_id, Visit)
+    carts = (
+        select(Cart.company_id, *cart_dims, _hour(Cart.updated_at), func.count(Cart.id))
+        .outerjoin(Visit, Visit.id == Cart.visit_id)
+        .where(_in(Cart.updated_at, start, end), _companies(Cart.company_id, companies),
+               or_(Cart.status == "ABANDONED", and_(Cart.status == "EXPIRED", contact, has_lines)))
+        .group_by(*_grouped(Cart.company_id, *cart_dims, _hour(Cart.updated_at)))
+    )
+    lead_dims = _dims(Lead.landing_page_id, Visit)
+    leads = (
+        select(Lead.company_id, *lead_dims, _hour(Lead.created_at), func.count(Lead.id),
+               _count_if(Lead.email.is_not(None)), _count_if(Lead.phone.is_not(None)),
+               _count_if(Lead.first_name.is_not(None)),
+               _count_if(Lead.address["address1"].as_string().is_not(None)))
+        .outerjoin(Visit, Visit.id == Lead.visit_id)
+        .where(_in(Lead.created_at, start, end), _companies(Lead.company_id, companies))
+        .group_by(*_grouped(Lead.company_id, *lead_dims, _hour(Lead.created_at)))
+    )
+    return (
+        (visits, ("visits", "unique_visitors")),
+        (events, ("page_views", "checkout_starts", "payments_submitted")),
+        (adds, ("add_to_cart_visits",)),
+        (orders, ("orders", "revenue_cents")),
+        (carts, ("abandoned_carts",)),
+        (leads, ("new_leads", "leads_with_email", "leads_with_phone", "leads_with_name", "leads_with_address")),
+    )
+
+
+def rollup_rows(start: datetime, end: datetime, companies: frozenset[int] | None = None) -> list[dict]:
+    """The rollup rows for the hours [start, end) (aware, whole hours), of ``companies``
+    (None: all), computed from the source tables: one dict per key with every counter."""
+    merged: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for statement, names in _sources(start, end, companies):
+        for row in db.session.execute(statement):
+            key = (*row[:6], _as_hour(row[6]))
+            counters = merged[key]
+            for name, value in zip(names, row[7:], strict=True):
+                counters[name] += int(value or 0)
+    return [{**dict(zip(KEY_PARTS, key, strict=True)), **counters} for key, counters in merged.items()]
+
+
+def _rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) -> int:
+    rows = rollup_rows(start, end, companies)
+    db.session.execute(
+        delete(HourlyRollup)
+        .where(_in(HourlyRollup.hour, start, end), _companies(HourlyRollup.company_id, companies))
+        .execution_options(synchronize_session=False)
+    )
+    if rows:
+        db.session.execute(insert(HourlyRollup), rows)
+    return len(rows)
+
+
+def _late_hours(state: RollupState) -> tuple[set[tuple[int, datetime]], dict[str, int]]:
+    """(company id, hour) pairs of rows above the last seen ids, and the new highest ids."""
+    slack = int(current_app.config.get("ANALYTICS_ID_SLACK", ID_SLACK))
+    pairs: set[tuple[int, datetime]] = set()
+    highest: dict[str, int] = {}
+    sources = (
+        ("last_event_id", VisitEvent, VisitEvent.company_id, VisitEvent.created_at),
+        ("last_visit_id", Visit, Visit.company_id, Visit.started_at),
+        ("last_order_id", Order, Order.company_id, Order.created_at),
+        ("last_lead_id", Lead, Lead.company_id, Lead.created_at),
+    )
+    for name, model, company, moment in sources:
+        since = max(0, (getattr(state, name) or 0) - slack)
+        top = db.session.execute(select(func.max(model.id))).scalar()
+        highest[name] = max(top or 0, getattr(state, name) or 0)
+        if top is None or top <= since:
+            continue
+        found = db.session.execute(
+            select(company, _hour(moment)).where(model.id > since).group_by(company, _hour(moment))
+        )
+        pairs.update((c, _as_hour(h)) for c, h in found)
+    # A late add_to_cart may be earlier than the visit's first one: that hour changes too.
+    since = max(0, (state.last_event_id or 0) - slack)
+    new_adds = select(VisitEvent.visit_id).where(VisitEvent.id > since, VisitEvent.type == "add_to_cart")
+    firsts = (
+        select(VisitEvent.company_id, func.min(VisitEvent.created_at))
+        .where(VisitEvent.type == "add_to_cart", VisitEvent.visit_id.in_(new_adds))
+        .group_by(VisitEvent.company_id, VisitEvent.visit_id)
+    )
+    pairs.update((c, floor_hour(_as_hour(m))) for c, m in db.session.execute(firsts))
+    return pairs, highest
+
+
+def _runs(pairs: set[tuple[int, datetime]]) -> list[tuple[datetime, datetime, frozenset[int]]]:
+    """Consecutive dirty hours as [start, end) ranges, each with the merchants dirty in it."""
+    by_hour: dict[datetime, set[int]] = defaultdict(set)
+    for company, hour in pairs:
+        by_hour[hour].add(company)
+    runs: list[tuple[datetime, datetime, frozenset[int]]] = []
+    for hour in sorted(by_hour):
+        if runs and runs[-1][1] == hour:
+            start, _end, companies = runs[-1]
+            runs[-1] = (start, hour + HOUR, companies | by_hour[hour])
+        else:
+            runs.append((hour, hour + HOUR, frozenset(by_hour[hour])))
+    return runs
+
+
+def _locked() -> bool:
+    """Take the refresh's advisory lock for this transaction; False when another run has it."""
+    if not _postgres():
+        return True
+    return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}).scalar())
+
+
+def refresh(now: datetime | None = None) -> RefreshResult:
+    """Rewrite the hours that may have changed since the last run (see the module
+    docstring); ``now`` (aware UTC) defaults to the current time. Idempotent: a second run
+    with no new data writes the same rows. Commits once at the end; returns a RefreshResult
+    (``ran`` False, nothing done, when another run holds the lock)."""
+    now = now or utcnow()
+    if not _locked():
+        db.session.rollback()
+        return RefreshResult(ran=False)
+    state = db.session.get(RollupState, 1, with_for_update=True)
+    if state is None:
+        state = RollupState(id=1, last_event_id=0, last_visit_id=0, last_order_id=0, last_lead_id=0)
+        db.session.add(state)
+    window_start = floor_hour(min(state.refreshed_until or now, now) - grace())
+    window_end = floor_hour(now) + HOUR
+    late, highest = _late_hours(state)
+    queued = db.session.execute(select(DirtyHour.company_id, DirtyHour.hour)).all()
+    outside = {(c, floor_hour(h)) for c, h in (*late, *queued) if not window_start <= floor_hour(h) < window_end}
+    result = RefreshResult(ran=True)
+    for start, end, companies in [*_runs(outside), (window_start, window_end, None)]:
+        result.rows += _rewrite(start, end, companies)
+        result.ranges.append((start, end, companies))
+    if queued:
+        db.session.execute(delete(DirtyHour).where(
+            or_(*(and_(DirtyHour.company_id == c, DirtyHour.hour == h) for c, h in queued))))
+    state.refreshed_until = floor_hour(now)
+    for name, value in highest.items():
+        setattr(state, name, value)
+    state.updated_at = utcnow()
+    db.session.commit()
+    return result
+
+
+def mark_dirty(company_id: int, moment: datetime) -> None:
+    """Queue ``moment``'s hour of ``company_id`` for the next refresh, in the caller's
+    transaction. ``INSERT ... ON CONFLICT DO NOTHING``: a second mark of the same hour, even
+    from a concurrent transaction, is a no-op and never fails the caller's commit."""
+    if _postgres():
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    db.session.execute(
+        upsert(DirtyHour).values(company_id=company_id, hour=floor_hour(moment), created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["company_id", "hour"])
+    )
