@@ -45,6 +45,12 @@ def create_app(config: dict | None = None) -> Flask:
     from storefront.leads.hooks import install as install_lead_hooks
 
     install_lead_hooks()  # checkout tells leads of captures, orders and failed payments
+    from storefront.billing.hooks import install as install_billing_hooks
+
+    install_billing_hooks()  # the Stripe webhook settles invoice payments
+    from storefront.recovery.hooks import install as install_recovery_hooks
+
+    install_recovery_hooks()  # orders stop recovery; STOP and call digits reach it
     from storefront.analytics.hooks import install as install_analytics_hooks
 
     install_analytics_hooks()  # checkout tells analytics of abandoned carts that convert
@@ -70,17 +76,18 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_shopper_blueprints(app: Flask) -> None:
     """The public blueprints, each built for this app from the routes its modules declare
     (``storefront.routing.Routes``): nothing is registered by importing a module."""
-    from storefront.checkout import cart_routes, saved_routes
+    from storefront.checkout import cart_routes, offer_routes, saved_routes
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
     from storefront.leads import routes as lead_routes
     from storefront.media import routes as media_routes
     from storefront.notifications import routes as notification_routes
     from storefront.payments import routes as payment_routes
+    from storefront.recovery import routes as recovery_routes
     from storefront.themes import routes as theme_routes
 
     blueprints = (
-        ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes,)),
+        ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes, offer_routes)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
         ("notifications", (notification_routes,)), ("media", (media_routes,)),
     )

@@ -15,13 +15,8 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from storefront.cookies import VISIT_COOKIE
-from storefront.extensions import limiter
-from storefront.htmx import no_store
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.services import published_page, rendered_sections
-from storefront.limits import setting
-from storefront.pricing.exit_offer import claim_exit_offer
 from storefront.routing import Routes
 from storefront.visits.services import set_visit_cookies, track_landing_view
 
@@ -87,13 +82,3 @@ def preview(token: str):
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
-
-@routes.post("/offers/exit")
-@limiter.limit(setting("RATELIMIT_CART"))
-def exit_offer():
-    """The exit-intent offer for this visit (form field ``page``: the landing page's slug):
-    a dialog with a fresh single-use code, once per visit; 204 (nothing) otherwise."""
-    offer = claim_exit_offer(request.form.get("page"), request.cookies.get(VISIT_COOKIE))
-    if offer is None:
-        return no_store(make_response("", 204))
-    return no_store(make_response(render_template("landing/_exit_offer.html", offer=offer)))
