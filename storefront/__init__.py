@@ -89,7 +89,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes, offer_routes)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
-        ("notifications", (notification_routes,)), ("media", (media_routes,)),
+        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
     )
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)

@@ -146,7 +146,7 @@ def load_config() -> dict:
         "ABANDON_IDLE_MINUTES": _int("ABANDON_IDLE_MINUTES", 30),
         # Open carts with a captured email or phone, unchanged this long, are ABANDONED;
         # carts unchanged this many days are EXPIRED.
-        "CART_ABANDON_MINUTES": _int("CART_ABANDON_MINUTES", 60),
+        "CART_ABANDON_MINUTES": _int("CART_ABANDON_MINUTES", 20),
         "CART_EXPIRE_DAYS": _int("CART_EXPIRE_DAYS", 30),
         "SECTION_CACHE_SECONDS": _int("SECTION_CACHE_SECONDS", 15),
         # Landing-page visits and views through a Redis stream (storefront.visits.buffer):

@@ -137,6 +137,22 @@ def refresh_analytics() -> int:
     return count
 
 
+def recovery_lifecycle() -> int:
+    """Start, pause, resume and expire cart-save attempts; returns how many changed (see
+    ``recovery.services.lifecycle``)."""
+    from storefront.recovery.services import lifecycle
+
+    return _in_app(lifecycle)
+
+
+def recovery_tick() -> int:
+    """Claim due recovery messages (FOR UPDATE SKIP LOCKED) and enqueue one job each;
+    returns how many (see ``recovery.delivery.tick``)."""
+    from storefront.recovery.delivery import tick
+
+    return _in_app(tick)
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
 # nowhere, so releasing them every minute only keeps their table small. The visit buffer is
@@ -144,13 +160,15 @@ def refresh_analytics() -> int:
 # from the buffer), but analytics should see the page views soon.
 JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (flush_visits, 5),
-    (abandon_carts, 5 * 60),
+    (abandon_carts, 60),
     (expire_carts, 60 * 60),
     (analyse_abandonment, 5 * 60),
     (release_reservations, 60),
     (prune_login_throttles, 60 * 60),
     (report_unknown_sends, 5 * 60),
     (refresh_analytics, 5 * 60),
+    (recovery_lifecycle, 60),
+    (recovery_tick, 60),
 )
 
 for _job, _every in JOBS:

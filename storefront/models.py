@@ -31,3 +31,4 @@ from storefront.pricing.models import (  # noqa: F401
     TaxRate,
 )
 from storefront.visits.models import Visit, VisitEvent  # noqa: F401
+from storefront.recovery.models import CartIntervention, CartSaveAttempt, CartSaveConfig  # noqa: F401

@@ -26,13 +26,13 @@ from storefront.extensions import db
 from storefront.types import utcnow
 
 OPEN_STATUSES = USABLE_STATUSES
-DEFAULT_ABANDON_MINUTES = 60
+DEFAULT_ABANDON_MINUTES = 20  # as CartFlows: recovery starts soon after the shopper leaves
 DEFAULT_EXPIRE_DAYS = 30
 
 
 def abandon_after() -> timedelta:
     """How long an ACTIVE cart may sit unchanged before it counts as abandoned
-    (app.config ``CART_ABANDON_MINUTES``, default 60)."""
+    (app.config ``CART_ABANDON_MINUTES``, default 20)."""
     return timedelta(minutes=int(current_app.config.get("CART_ABANDON_MINUTES", DEFAULT_ABANDON_MINUTES)))
 
 

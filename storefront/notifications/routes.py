@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, request
+from flask import Response, make_response, render_template, request
 
 from storefront.extensions import csrf
 from storefront.inputs import multiline
-from storefront.notifications import webhooks
+from storefront.notifications import suppression, webhooks
+from storefront.notifications.suppression import BadUnsubscribeToken, read_unsubscribe_token
 from storefront.notifications.twilio_client import signature_valid
 from storefront.routing import Routes
 
@@ -83,3 +84,35 @@ def twilio_voice():
 def twilio_gather():
     """The digit pressed on call ``?m=<message id>``: TwiML with the handler's answer."""
     return _handle(webhooks.gathered, twiml=True)
+
+
+@routes.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str):
+    """The unsubscribe link of an email: a page with one button (a GET never unsubscribes:
+    mail scanners follow links). A bad token gets a friendly 404 page."""
+    try:
+        read_unsubscribe_token(token)
+    except BadUnsubscribeToken as error:
+        return _unsubscribe_answer(404, "This link doesn't work", str(error))
+    return _unsubscribe_answer(200, "Unsubscribe", "Stop all emails from this shop to this address?", token=token)
+
+
+@routes.post("/unsubscribe/<token>")
+@csrf.exempt
+def unsubscribe_post(token: str):
+    """Unsubscribe: the page's button, or a mail client's RFC 8058 one-click POST
+    ("List-Unsubscribe=One-Click"), with no cookie and no CSRF token: the signed token is
+    the proof. Idempotent. A bad token answers 404."""
+    try:
+        suppression.unsubscribe(token, "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "link")
+    except BadUnsubscribeToken as error:
+        return _unsubscribe_answer(404, "This link doesn't work", str(error))
+    return _unsubscribe_answer(200, "You're unsubscribed", "You will get no more emails from this shop.")
+
+
+def _unsubscribe_answer(status: int, title: str, message: str, token: str | None = None) -> Response:
+    response = make_response(render_template("notifications/unsubscribe.html", title=title, message=message,
+                                             token=token), status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

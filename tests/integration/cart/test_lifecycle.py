@@ -70,7 +70,7 @@ def test_abandonment_marks_idle_carts_with_contact_and_lines_only(db, company, t
     phone_only = make_cart(db, company, [(tee, 1)], {"phone": "+15125550100"}, age=hour)
     anonymous = make_cart(db, company, [(tee, 1)], {"first_name": "Ada"}, age=hour)
     empty = make_cart(db, company, [], {"email": "empty@example.com"}, age=hour)
-    recent = make_cart(db, company, [(tee, 1)], {"email": "new@example.com"}, age=timedelta(minutes=30))
+    recent = make_cart(db, company, [(tee, 1)], {"email": "new@example.com"}, age=timedelta(minutes=19))
     paid = make_cart(db, company, [(tee, 1)], {"email": "paid@example.com"}, status="CONVERTED", age=hour)
     before = db.session.get(Cart, due.id).updated_at
 
@@ -150,7 +150,7 @@ def test_the_cron_table_declares_the_jobs_for_rq(app):
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
     # The table is shared: other domains' jobs may sit beside these two.
     assert {"storefront.cron.abandon_carts", "storefront.cron.expire_carts"} <= set(jobs)
-    assert jobs["storefront.cron.abandon_carts"].interval == 300
+    assert jobs["storefront.cron.abandon_carts"].interval == 60  # recovery starts on time
     assert jobs["storefront.cron.expire_carts"].interval == 3600
     assert all(job.queue_name == "default" and not job.args and not job.kwargs for job in jobs.values())
 
