@@ -74,6 +74,30 @@ def catalog_import(path, company_slug, fmt, dry_run):
         click.echo("dry run: nothing was changed")
     else:
         clear_section_cache()
+        from storefront.catalog.images import enqueue_image_fetches
+
+        queued = enqueue_image_fetches(company.id)
+        click.echo(f"{queued} images queued for fetching" if queued else
+                   "images not fetched yet: run `flask catalog fetch-images` (or start Redis and a worker)")
+
+
+@catalog_cli.command("fetch-images")
+@click.option("--company", "company_slug", required=True, help="Merchant slug.")
+def catalog_fetch_images(company_slug):
+    """Fetch, here and now, the merchant's product images not fetched yet, and make their sizes."""
+    from storefront.catalog.images import enqueue_image_fetches, pending_fetch_ids
+
+    company = db.session.execute(db.select(Company).filter_by(slug=company_slug)).scalar_one_or_none()
+    if company is None:
+        raise click.ClickException(f"no merchant with slug {company_slug!r}")
+    ids = pending_fetch_ids(company.id)
+    enqueue_image_fetches(company.id, in_process=True)
+    from storefront.catalog.models import ProductImage
+
+    failed = [i for i in (db.session.get(ProductImage, n) for n in ids) if i.fetch_error]
+    click.echo(f"{len(ids) - len(failed)} images fetched, {len(failed)} failed")
+    for image in failed:
+        click.echo(f"  {image.src}: {image.fetch_error}")
 
 
 @tax_cli.command("import")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storefront.accounts.models import Company
+from storefront.catalog.images import enqueue_image_fetches
 from storefront.catalog.services import ImportReport, import_catalog
 
 MAX_REPORT_LINES = 500  # changes shown in an import preview; the counts cover the rest
@@ -23,9 +24,11 @@ def preview_import(path: Path, company: Company, fmt: str | None) -> dict:
 
 
 def run_import(path: Path, company: Company, fmt: str | None) -> dict:
-    """Import ``path`` for real (one transaction) and return its summary. Raises
-    CatalogImportError with nothing saved."""
+    """Import ``path`` for real (one transaction) and return its summary, with
+    ``images_queued``: the new remote images queued for fetching (see
+    ``catalog.images.enqueue_image_fetches``). Raises CatalogImportError with nothing saved."""
     summary = report_summary(import_catalog(path, company, fmt, dry_run=False))
+    summary["images_queued"] = enqueue_image_fetches(company.id)
     return summary
 
 

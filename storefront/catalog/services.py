@@ -210,7 +210,14 @@ class _Importer:
         if "images" not in pp.keep and (
             created or images != [(i.src, i.alt, i.position) for i in product.images]
         ):
-            product.images = [ProductImage(src=s, alt=a, position=n) for s, a, n in images]
+            # An image whose source did not change keeps its stored copy: fetched once.
+            kept = {i.src: i for i in product.images}
+            product.images = [
+                ProductImage(src=s, alt=a, position=n, asset_id=kept[s].asset_id,
+                             fetched_at=kept[s].fetched_at, fetch_error=kept[s].fetch_error)
+                if s in kept else ProductImage(src=s, alt=a, position=n)
+                for s, a, n in images
+            ]
             changed.append("images")
             shown.append(f"images ({len(images)})")
         if categories is not None and (created or set(categories) != set(product.categories)):
