@@ -80,9 +80,11 @@ def rule_from(promotion: Promotion) -> PromotionRule:
 def load_rules(cart: Cart, info: CartInfo, now: datetime) -> tuple[list[PromotionRule], str | None, datetime | None]:
     """The live automatic promotions plus the cart's code: (rules, the code's error or None,
     the code's own expiry or None). The code's promotion counts once even if automatic."""
+    # Plain rows (``rule_from`` reads the same names): no ORM objects on the drawer's path.
     automatic = db.session.execute(
-        db.select(Promotion).filter_by(company_id=cart.company_id, automatic=True).where(status_clause("active", now))
-    ).scalars().all()
+        db.select(Promotion.__table__)
+        .where(Promotion.company_id == cart.company_id, Promotion.automatic.is_(True), status_clause("active", now))
+    ).all()
     rules = [rule_from(p) for p in automatic]
     error = expires_at = None
     if cart.promotion_code:

@@ -127,6 +127,28 @@ def test_stock_limit_counts_what_is_already_in_the_cart(client, db, shop):
     assert lines(db) == {(variant.id, 4)}
 
 
+def test_line_total_over_99_is_refused_and_the_drawer_shows_the_line_unchanged(client, db, shop):
+    variant = shop["hoodie"].variants[0]
+    post(client, shop, "/cart/add", {"variant_id": variant.id, "quantity": "98"})
+
+    response = post(client, shop, "/cart/add", {"variant_id": variant.id, "quantity": "2"})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "at most 99" in html
+    assert 'data-count="98"' in html and 'data-count="100"' not in html
+    assert lines(db) == {(variant.id, 98)}
+    assert len(db.session.execute(db.select(VisitEvent).filter_by(type="add_to_cart")).scalars().all()) == 1
+
+
+def test_refused_first_add_leaves_no_cart(client, db, shop):
+    response = post(client, shop, "/cart/add", {"variant_id": shop["tee"].variants[0].id, "quantity": "6"})
+
+    assert response.status_code == 422 and "Only 5" in response.get_data(as_text=True)
+    assert db.session.execute(db.select(Cart)).scalar_one_or_none() is None
+    assert lines(db) == set()
+    assert "sf_cart" not in response.headers.get("Set-Cookie", "")
+
+
 @pytest.mark.parametrize("variant_id", ["999999", "abc", "", "-1", "9" * 30])
 def test_unknown_variant_is_refused(client, db, shop, variant_id):
     response = post(client, shop, "/cart/add", {"variant_id": variant_id})

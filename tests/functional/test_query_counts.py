@@ -21,11 +21,11 @@ HX = {"HX-Request": "true"}
 # welcome; lower the bound with it.
 MAX_STATEMENTS = {
     "landing": 6,
-    "add": 12,
+    "add": 8,
     "capture": 6,
-    "drawer": 6,
-    "shipping": 8,
-    "pay": 30,
+    "drawer": 3,
+    "shipping": 5,
+    "pay": 29,
 }
 # Pricings of the cart per request (``pricing.context.cart_priced``): at most one. The
 # capture of a field that changes no total prices nothing.
