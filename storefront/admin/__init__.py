@@ -9,6 +9,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.home", "Home"), ("admin.carts", "Carts"), ("admin.leads", "Leads"), ("admin.offers", "Offers"),
     ("admin.pages", "Pages"), ("admin.products", "Products"), ("admin.promotions", "Promotions"),
     ("admin.shipping", "Shipping & tax"), ("admin.outbox", "Outbox"),
+    ("admin.recovery_report", "Recovery"),
 )
 
 
@@ -46,6 +47,7 @@ def register_admin(app: Flask) -> None:
         tax,
         themes,
     )
+    from storefront.admin import recovery as recovery_screen
 
     # A blueprint per app: one that was registered once takes no more routes.
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,4 +56,5 @@ def register_admin(app: Flask) -> None:
     for screen in (auth, home, carts, leads, lead_detail, offers, pages, page_sections, products,
                    product_import, promotions, shipping, tax, themes, outbox):
         screen.routes.register(bp)
+    recovery_screen.routes.register(bp)
     app.register_blueprint(bp)

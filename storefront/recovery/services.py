@@ -290,3 +290,15 @@ def lifecycle(now: datetime | None = None) -> int:
     """One lifecycle tick: pause, resume or expire, then start. Returns the attempts changed."""
     now = now or utcnow()
     return pause_returning(now) + resume_or_expire(now) + start_attempts(now)
+
+
+def stop_by_merchant(attempt: CartSaveAttempt, user, now: datetime | None = None) -> int:
+    """The merchant's "stop recovery" on a cart: the attempt EXPIRES with its pending
+    messages cancelled; returns how many were cancelled. A finished attempt is left as it
+    is (0). Commits."""
+    now = now or utcnow()
+    locked = db.session.execute(select(CartSaveAttempt).where(CartSaveAttempt.id == attempt.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one()
+    cancelled = finish_attempt(locked, EXPIRED, now, "stopped by the merchant")
+    db.session.commit()
+    return cancelled
