@@ -2,6 +2,9 @@
 reading the typed text into its stored unit with its own messages.
 
 - ``Text``: one line, stripped; ``required`` and ``max_length`` built in.
+- ``Paragraphs``: a textarea, stripped, its line breaks kept (as LF); the view declares it
+  ``@inputs.multiline``.
+- ``Secret``: a password: never shown again.
 - ``Choice``: one value of ``choices`` (a select), ``coerce``-d (``str``, or ``to_id``).
 - ``Flag``: a checkbox (value "1"); absent means False.
 - ``Money``: a decimal amount, as minor units of the form's ``currency`` (``money.parse_amount``).
@@ -43,7 +46,8 @@ from storefront.inputs import InputError, optional_int, parse_ids, parse_int
 from storefront.money import MoneyError, amount_text, minor_units, parse_amount, percent_text
 
 __all__ = ["ECHO_LIMIT", "AdminForm", "Choice", "Flag", "Ids", "Lines", "LocalDateTime", "Many", "MaxLength",
-           "Money", "OWN_WORDS", "Percent", "Required", "Text", "ValidationError", "WholeNumber", "to_id"]
+           "Money", "OWN_WORDS", "Paragraphs", "Percent", "Required", "Secret", "Text", "ValidationError",
+           "WholeNumber", "to_id"]
 
 ECHO_LIMIT = 2000  # characters of an input shown again: enough to fix it, not a megabyte
 OWN_WORDS = None  # ``message=OWN_WORDS``: the parser's own message (LocalDateTime)
@@ -172,10 +176,12 @@ class _Typed(Field):
 
 
 class Text(_Typed):
-    """One line of text, stripped; "" when empty. ``max_length`` adds ``MaxLength``."""
+    """One line of text, stripped; "" when empty. ``max_length`` adds ``MaxLength`` (with
+    ``too_long`` as its message when given)."""
 
-    def __init__(self, label=None, validators=None, *, max_length: int | None = None, **kwargs) -> None:
-        extra = [MaxLength(max_length)] if max_length else []
+    def __init__(self, label=None, validators=None, *, max_length: int | None = None, too_long: str | None = None,
+                 **kwargs) -> None:
+        extra = [MaxLength(max_length, *([too_long] if too_long else []))] if max_length else []
         super().__init__(label, [*extra, *(validators or ())], **kwargs)
         self.max_length = max_length  # also the input's maxlength attribute
 
@@ -187,6 +193,33 @@ class Text(_Typed):
 
     def _value(self) -> str:
         return (self.data or "")[:ECHO_LIMIT]  # after the filters (e.g. upper-cased), as saved
+
+
+class Paragraphs(Text):
+    """A textarea: stripped, CR LF read as LF, its line breaks kept; "" when empty. What was
+    typed is shown again up to ``max_length`` + ECHO_LIMIT characters, so a note typed a
+    little too long can be shortened rather than retyped."""
+
+    kind = "textarea"
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = (valuelist[0] if valuelist else "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+    def _value(self) -> str:
+        return (self.data or "")[:(self.max_length or 0) + ECHO_LIMIT]
+
+
+class Secret(Text):
+    """A password input: read as typed (not stripped: spaces may be part of it), never
+    shown again."""
+
+    input_type = "password"
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = valuelist[0] if valuelist else ""
+
+    def _value(self) -> str:
+        return ""
 
 
 class Choice(_Typed):

@@ -16,7 +16,6 @@ from storefront.dates import merchant_zone
 from storefront.htmx import render, wants_fragment
 from storefront.inputs import multiline
 from storefront.leads.admin_detail import (
-    MAX_NOTE,
     NoteError,
     add_note,
     field_label,
@@ -25,6 +24,7 @@ from storefront.leads.admin_detail import (
 )
 from storefront.leads.admin_services import label
 from storefront.leads.erasure import EraseError, can_erase, erase_lead
+from storefront.leads.forms import NoteForm, StatusForm
 from storefront.leads.models import Lead
 from storefront.leads.status import LeadStatusError
 from storefront.routing import Routes
@@ -35,13 +35,14 @@ DETAIL = "admin/leads/detail.html"
 ERASE = "admin/leads/erase.html"
 
 
-def _detail(lead: Lead, block: str = "detail", status: int = 200, note_body: str = "",
-            note_error: str | None = None, status_error: str | None = None):
+def _detail(lead: Lead, block: str = "detail", status: int = 200, note_form: NoteForm | None = None,
+            status_form: StatusForm | None = None):
     company = current_user.company
     return render(DETAIL, block, status=status, info=lead_detail(lead), lead=lead, company=company,
                   tz=merchant_zone(company.timezone), label=label, field_label=field_label,
-                  max_note=MAX_NOTE, note_body=note_body, note_error=note_error,
-                  status_error=status_error, may_erase=can_erase(current_user))
+                  note_form=note_form or NoteForm.of(company, fresh=True),
+                  status_form=status_form or StatusForm.of(company, fresh=True),
+                  may_erase=can_erase(current_user))
 
 
 @routes.get("/leads/<int:lead_id>")
@@ -58,11 +59,15 @@ def lead_note(lead_id: int):
     """Add a note (``body``, 1..5,000 characters). htmx gets the notes block with the new note;
     a plain form is answered 303 to the page. Errors keep the typed text (422)."""
     found = get_or_404(Lead, lead_id)
-    try:
-        add_note(found, current_user._get_current_object(), request.form.get("body"))
-    except NoteError as error:
+    form = NoteForm.of(current_user.company)
+    if form.validate():
+        try:
+            add_note(found, current_user._get_current_object(), form.body.data)
+        except NoteError as error:
+            form.fail("body", str(error))
+    if form.errors:
         block = "notes" if wants_fragment() else "detail"
-        return kit.invalid(_detail(found, block, 422, note_body=error.body, note_error=str(error)), str(error))
+        return kit.invalid(_detail(found, block, 422, note_form=form), form.body.errors[0])
     return kit.done("Note added.", url_for("admin.lead", lead_id=found.id, _anchor="notes"),
                     lambda: _detail(found, "notes"))
 
@@ -72,12 +77,15 @@ def lead_note(lead_id: int):
 def lead_status(lead_id: int):
     """Move the lead to ``status``; only the lifecycle's allowed moves are accepted (422)."""
     found = get_or_404(Lead, lead_id)
-    new_status = request.form.get("status", "")
-    try:
-        set_status(found, new_status, current_user._get_current_object())
-    except LeadStatusError as error:
-        return kit.invalid(_detail(found, "detail", 422, status_error=str(error)), str(error))
-    return kit.done(f"Status set to {label(new_status)}.", url_for("admin.lead", lead_id=found.id),
+    form = StatusForm.of(current_user.company)
+    if form.validate():
+        try:
+            set_status(found, form.status.data, current_user._get_current_object())
+        except LeadStatusError as error:
+            form.fail("status", str(error))
+    if form.errors:
+        return kit.invalid(_detail(found, "detail", 422, status_form=form), form.status.errors[0])
+    return kit.done(f"Status set to {label(form.status.data)}.", url_for("admin.lead", lead_id=found.id),
                     lambda: _detail(found))
 
 

@@ -2,6 +2,8 @@
 per account, session rotation, safe redirects, sign-out everywhere."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from factories import make_user, sign_in
 
@@ -121,3 +123,69 @@ def test_cli_creates_users_and_refuses_bad_input(app, db, company):
     assert weak.exit_code != 0 and "10 characters" in weak.output
     assert again.exit_code != 0 and "already" in again.output
     assert nowhere.exit_code != 0 and "No merchant" in nowhere.output
+
+
+# ---------------------------------------------------------------------------- the sign-in form
+
+HX = {"HX-Request": "true"}
+
+
+def _token(client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/login").get_data(as_text=True)).group(1)
+
+
+def test_sign_in_names_the_missing_inputs_and_keeps_the_email(client, owner):
+    token = _token(client)
+    nothing = client.post("/admin/login", data={"csrf_token": token})
+    html = nothing.get_data(as_text=True)
+    assert nothing.status_code == 422
+    assert "Email is required." in html and "Password is required." in html
+    assert 'href="#email"' in html and 'aria-invalid="true"' in html  # the summary links to the input
+
+    no_password = client.post("/admin/login", data={"csrf_token": token, "email": " owner@acme.test ",
+                                                     "password": ""})
+    html = no_password.get_data(as_text=True)
+    assert no_password.status_code == 422 and "Password is required." in html
+    assert 'value="owner@acme.test"' in html and "Email is required." not in html
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_in_never_shows_the_password_again(client, owner):
+    response = client.post("/admin/login", data={"csrf_token": _token(client), "email": "owner@acme.test",
+                                                  "password": "wrong password!!"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Email or password is incorrect." in html
+    assert "wrong password!!" not in html and 'value="owner@acme.test"' in html
+
+
+def test_sign_in_refuses_huge_nul_and_unforged_posts(client, owner):
+    token = _token(client)
+    huge = client.post("/admin/login", data={"csrf_token": token, "email": "a" * 300 + "@acme.test",
+                                             "password": "x" * 5000})
+    html = huge.get_data(as_text=True)
+    assert huge.status_code == 422
+    assert "Email is too long: at most 254 characters." in html
+    assert "Password is too long: at most 1024 characters." in html
+    nul = client.post("/admin/login", data={"csrf_token": token, "email": "owner@acme.test\x00",
+                                            "password": "correct horse battery"})
+    assert nul.status_code == 400
+    forged = client.post("/admin/login", data={"email": "owner@acme.test", "password": "correct horse battery"})
+    assert forged.status_code == 400
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_in_over_htmx(client, owner):
+    token = _token(client)
+    wrong = client.post("/admin/login", headers=HX, data={"csrf_token": token, "email": "owner@acme.test",
+                                                         "password": "wrong password!!"})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and html.lstrip().startswith('<section class="login-card" id="login-card">')
+    assert "<html" not in html and "Email or password is incorrect." in html
+
+    missing = client.post("/admin/login", headers=HX, data={"csrf_token": token, "email": "owner@acme.test"})
+    assert missing.status_code == 422 and "Password is required." in missing.get_data(as_text=True)
+
+    done = client.post("/admin/login?next=/admin/leads", headers=HX, data={
+        "csrf_token": token, "email": "owner@acme.test", "password": "correct horse battery"})
+    assert done.status_code == 204 and done.headers["HX-Redirect"] == "/admin/leads"
+    assert client.get("/admin/").status_code == 200

@@ -438,6 +438,54 @@ def test_notes(admin, db, shop):
     assert db.session.scalar(db.select(db.func.count(LeadNote.id))) == 2
 
 
+def test_note_form_errors_on_both_paths(admin, db, shop, rival):
+    lead = make_lead(shop, email="a@example.com")
+    token = csrf(admin, f"/admin/leads/{lead.id}")
+    page = admin.get(f"/admin/leads/{lead.id}").get_data(as_text=True)
+    assert '<textarea id="note-body" name="body"' in page and 'maxlength="5000"' in page
+
+    # No JavaScript: the whole page, the error on the input, what was typed kept.
+    missing = admin.post(f"/admin/leads/{lead.id}/notes", data={"csrf_token": token})
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "<html" in html and "Write a note first." in html
+    assert 'id="note-body-error"' in html and 'aria-invalid="true"' in html
+    long_text = "Line one\n" + "z" * 5000
+    too_long = admin.post(f"/admin/leads/{lead.id}/notes", headers=HX, data={"csrf_token": token, "body": long_text})
+    html = too_long.get_data(as_text=True)
+    assert too_long.status_code == 422 and html.lstrip().startswith('<section id="lead-notes"')
+    assert "A note has at most 5000 characters." in html and long_text in html
+    assert "A note has at most 5000 characters." in too_long.headers["HX-Trigger"]
+
+    nul = admin.post(f"/admin/leads/{lead.id}/notes", data={"csrf_token": token, "body": "call\x00me"})
+    assert nul.status_code == 400
+    forged = admin.post(f"/admin/leads/{lead.id}/notes", data={"body": "no token"})
+    assert forged.status_code == 400
+    theirs = admin.post(f"/admin/leads/{rival['lead_id']}/notes", data={"csrf_token": token, "body": "hello"})
+    assert theirs.status_code == 404
+    huge_id = admin.post("/admin/leads/99999999999999999999/notes", data={"csrf_token": token, "body": "hi"})
+    assert huge_id.status_code == 404
+    assert db.session.scalar(db.select(db.func.count(LeadNote.id))) == 0
+
+
+def test_status_form_refuses_unknown_and_missing_values(admin, db, shop, rival):
+    lead = make_lead(shop, email="a@example.com")
+    token = csrf(admin, f"/admin/leads/{lead.id}")
+    for value in (None, "", "BOGUS", "Ｎｅｗ", "1" * 500):
+        data = {"csrf_token": token} if value is None else {"csrf_token": token, "status": value}
+        response = admin.post(f"/admin/leads/{lead.id}/status", data=data)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, value
+        assert "Choose the status to move the lead to." in html and 'aria-invalid="true"' in html
+    over_htmx = admin.post(f"/admin/leads/{lead.id}/status", headers=HX, data={"csrf_token": token, "status": "X"})
+    assert over_htmx.status_code == 422 and "<html" not in over_htmx.get_data(as_text=True)
+    assert "Choose the status" in over_htmx.headers["HX-Trigger"]
+    theirs = admin.post(f"/admin/leads/{rival['lead_id']}/status", data={"csrf_token": token, "status": "LOST"})
+    assert theirs.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).status == "NEW"
+    assert db.session.get(Lead, rival["lead_id"]).status == "NEW"
+
+
 # ---------------------------------------------------------------------------- erasure
 
 
