@@ -153,6 +153,22 @@ def recovery_tick() -> int:
     return _in_app(tick)
 
 
+def bill_subscriptions() -> int:
+    """Make the due subscription periods' invoices and queue their charges; returns how
+    many (see ``billing.engine.bill_due_subscriptions``: FOR UPDATE SKIP LOCKED)."""
+    from storefront.billing.engine import bill_due_subscriptions
+
+    return _in_app(bill_due_subscriptions)
+
+
+def retry_payments() -> int:
+    """Queue the due payment retries and close invoices past their dunning deadline;
+    returns how many retries (see ``billing.engine.run_due_retries``)."""
+    from storefront.billing.engine import run_due_retries
+
+    return _in_app(run_due_retries)
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
 # nowhere, so releasing them every minute only keeps their table small. The visit buffer is
@@ -166,6 +182,8 @@ JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (release_reservations, 60),
     (prune_login_throttles, 60 * 60),
     (report_unknown_sends, 5 * 60),
+    (bill_subscriptions, 5 * 60),
+    (retry_payments, 60),
     (refresh_analytics, 5 * 60),
     (recovery_lifecycle, 60),
     (recovery_tick, 60),

@@ -37,6 +37,10 @@ def _next_order_number(company_id: int) -> str:
     return str(seq)
 
 
+# The merchant's next order number, for orders made without a cart (renewals, upsells).
+next_order_number = _next_order_number
+
+
 def _customer_for(company_id: int, fields: dict) -> Customer | None:
     email = fields.get("email")
     if not email:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront.checkout.orders import record_payment_failure
 from storefront.extensions import db
-from storefront.payments import gateway
+from storefront.payments import gateway, hooks
 from storefront.payments.models import StripeEvent
 from storefront.payments.payloads import (
     EventRef,
@@ -71,9 +71,12 @@ def _complete(cart_id: int, company_id: int | None, **payment) -> str:
 def on_payment_intent_succeeded(event: EventRef) -> str:
     """Create the order for the intent's cart (metadata.cart_id of Stripe's copy), once."""
     intent_id = stripe_id(event.object_id, "data.object.id", "pi_")
-    intent = read_intent(_stripe_copy(gateway.retrieve_payment_intent, intent_id), intent_id)
+    copy = _stripe_copy(gateway.retrieve_payment_intent, intent_id)
+    intent = read_intent(copy, intent_id)
     if intent.status != "succeeded":
         raise UnusableEvent(f"Stripe says {intent_id} is {intent.status}, not succeeded")
+    if intent.cart_id is None and (answer := hooks.first_answer(hooks.intent_settled, copy)):
+        return "processed" if answer != "ignored" else answer
     if intent.cart_id is None:
         log.info("payment_intent %s carries no cart_id: not ours", intent_id)
         return "ignored"
@@ -87,7 +90,11 @@ def on_payment_intent_failed(event: EventRef) -> str:
     """Keep the cart and store Stripe's decline reason for the shopper, while Stripe's copy
     still waits for a payment method (a late failure after success changes nothing)."""
     intent_id = stripe_id(event.object_id, "data.object.id", "pi_")
-    intent = read_intent(_stripe_copy(gateway.retrieve_payment_intent, intent_id), intent_id)
+    copy = _stripe_copy(gateway.retrieve_payment_intent, intent_id)
+    intent = read_intent(copy, intent_id)
+    if (intent.cart_id is None and intent.status == "requires_payment_method"
+            and (answer := hooks.first_answer(hooks.intent_settled, copy))):
+        return "processed" if answer != "ignored" else answer
     if intent.cart_id is None or intent.status not in ("requires_payment_method", "canceled"):
         return "ignored"
     record_payment_failure(intent.cart_id, intent.error_message or DECLINED, intent.error_code,
