@@ -38,6 +38,11 @@ SAFE_SNAPSHOT_KEYS = frozenset({
 })
 
 
+# Upper domains (recovery) register ``func(lead, email, phone)`` here at start-up: called with
+# the contacts the lead had, before the erasure's commit, to erase what they keep of them.
+erased: list = []
+
+
 class EraseError(PermissionError):
     """The user may not erase leads (only an owner may)."""
 
@@ -90,6 +95,7 @@ def erase_lead(lead: Lead, user: User) -> bool:
         return False
     personal = _personal_strings(lead)
     cart_id = lead.cart_id
+    contacts = (lead.email, lead.phone)
     lead.email = lead.phone = lead.first_name = lead.last_name = lead.source_detail = None
     lead.address = {}
     lead.cart_snapshot = _scrub(lead.cart_snapshot or {}, personal, SAFE_SNAPSHOT_KEYS)
@@ -113,6 +119,8 @@ def erase_lead(lead: Lead, user: User) -> bool:
         analysis.validation_errors = _scrub(analysis.validation_errors or {}, personal, frozenset())
     if cart_id is not None:
         _forget_cart_fields(lead.company_id, cart_id)
+    for func in erased:
+        func(lead, *contacts)
     db.session.commit()
     log.info("lead %s erased by user %s", lead.id, user.id)
     return True

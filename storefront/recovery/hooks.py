@@ -7,23 +7,26 @@
 - notifications' ``status_changed``: the provider's outcome (delivered, no-answer, busy...)
   is copied onto the message's ``provider_response``;
 - the call's Gather (``hooks.gather["recovery"]``): 1 texts the cart link and code, 2
-  withdraws consent to calls.
+  withdraws consent to calls;
+- leads' ``erasure.erased``: erasing a lead cancels its attempts and scrubs its messages.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from storefront.checkout import hooks as checkout_hooks
 from storefront.extensions import db
+from storefront.leads import erasure
 from storefront.notifications import hooks as notification_hooks
 from storefront.notifications.consent import withdraw
 from storefront.notifications.models import VOICE
+from storefront.notifications.records import scrub_recipient
 from storefront.notifications.sms import send_sms
 from storefront.recovery.delivery import GATHER_HOOK
 from storefront.recovery.messages import restore_url
-from storefront.recovery.models import OPEN_ATTEMPT, CartIntervention, CartSaveAttempt
+from storefront.recovery.models import EXPIRED, OPEN_ATTEMPT, CartIntervention, CartSaveAttempt
 from storefront.recovery.restore import order_placed
-from storefront.recovery.services import cancel_pending
+from storefront.recovery.services import cancel_pending, finish_attempt
 from storefront.types import utcnow
 
 
@@ -76,9 +79,33 @@ def gathered(message, digit: str) -> str | None:
     return None
 
 
+def lead_erased(lead, email: str | None, phone: str | None) -> None:
+    """A lead erased: its attempts (by lead, or by its email or phone at that merchant) end
+    EXPIRED with their pending messages cancelled, forget the contacts, and the messages
+    sent to them are scrubbed (``records.scrub_recipient``). Does not commit."""
+    now = utcnow()
+    who = [CartSaveAttempt.lead_id == lead.id]
+    if email:
+        who.append(CartSaveAttempt.email == email.strip().lower())
+    if phone:
+        who.append(CartSaveAttempt.phone == phone)
+    attempts = db.session.execute(select(CartSaveAttempt).where(
+        CartSaveAttempt.company_id == lead.company_id, or_(*who)).order_by(CartSaveAttempt.id)
+        .with_for_update()).scalars().all()
+    recipients = {value for value in (email and email.strip().lower(), phone) if value}
+    for attempt in attempts:
+        recipients.update(value for value in (attempt.email, attempt.phone) if value)
+        finish_attempt(attempt, EXPIRED, now, "the lead was erased")
+        attempt.email = attempt.phone = None
+    for recipient in recipients:
+        scrub_recipient(lead.company_id, recipient)
+
+
 def install() -> None:
     """Register recovery's reactions (idempotent: the factory may build several apps)."""
     checkout_hooks.register(checkout_hooks.order_completed, order_placed)
     notification_hooks.register(notification_hooks.opted_out, opted_out)
     notification_hooks.register(notification_hooks.status_changed, status_changed)
     notification_hooks.register_gather(GATHER_HOOK, gathered)
+    if lead_erased not in erasure.erased:
+        erasure.erased.append(lead_erased)

@@ -11,6 +11,7 @@ from factories import make_product
 from storefront.cart.lifecycle import abandon_idle_carts
 from storefront.cart.models import Cart, LineItem
 from storefront.extensions import db
+from storefront.leads.models import Lead
 from storefront.recovery import delivery, services
 from storefront.recovery.models import CartIntervention, CartSaveAttempt
 from storefront.types import new_token, utcnow
@@ -18,9 +19,11 @@ from storefront.types import new_token, utcnow
 EMAIL = "jane.doe@example.test"
 
 
-def abandoned_cart(company, *, fields=None, price_cents=2000, quantity=2, stock=10, left: datetime | None = None):
+def abandoned_cart(company, *, fields=None, price_cents=2000, quantity=2, stock=10, left: datetime | None = None,
+                   lead: bool = False):
     """A cart of ``quantity`` tees left by its shopper at ``left`` (default 30 minutes ago),
-    marked ABANDONED by the lifecycle job, with its attempt started. Returns (cart, attempt, left)."""
+    marked ABANDONED by the lifecycle job, with its attempt started (with a NEW Lead of the
+    cart when ``lead``). Returns (cart, attempt, left)."""
     left = left or utcnow() - timedelta(minutes=30)
     variant = make_product(company, "Classic Tee", price_cents=price_cents, stock=stock,
                            handle="tee-" + new_token()[:8]).variants[0]
@@ -29,6 +32,10 @@ def abandoned_cart(company, *, fields=None, price_cents=2000, quantity=2, stock=
     db.session.add(cart)
     db.session.flush()
     db.session.add(LineItem(cart_id=cart.id, variant_id=variant.id, quantity=quantity, unit_price_cents=price_cents))
+    if lead:
+        db.session.add(Lead(company_id=company.id, cart_id=cart.id, email=cart.checkout_fields.get("email"),
+                            phone=cart.checkout_fields.get("phone"), status="NEW", abandonment_reason="PRICE_SHOCK",
+                            abandonment_risk=0.82))
     db.session.commit()
     now = left + timedelta(minutes=21)
     assert abandon_idle_carts(now) >= 1
