@@ -225,6 +225,17 @@ def build_merchant(app, db, stem: str) -> Merchant:
     record_consent(company.id, "+15125550100", mark(f"{stem}-CONSENT text me about my cart"), "CHECKOUT")
     suppress(company.id, f"gone@{low}.test", "UNSUBSCRIBED", "link")
 
+    # Analytics: this merchant's rollup rows (only its own: a refresh would rewrite every
+    # merchant's and empty the queue) and an hour queued for the next refresh.
+    from storefront.analytics.models import HourlyRollup
+    from storefront.analytics.rollups import mark_dirty, rollup_rows
+
+    now = utcnow()
+    db.session.execute(HourlyRollup.__table__.insert(),
+                       rollup_rows(now - timedelta(days=400), now + timedelta(hours=1), frozenset({company.id})))
+    mark_dirty(company.id, then)
+    db.session.commit()
+
     merchant.ids = {
         "page_id": page.id, "landing_page_id": page.id, "section_id": grid.id, "item_id": item.id,
         "redirect_id": db.session.execute(select(SlugRedirect.id).filter_by(landing_page_id=page.id)).scalar_one(),

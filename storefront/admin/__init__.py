@@ -10,6 +10,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.pages", "Pages"), ("admin.products", "Products"), ("admin.promotions", "Promotions"),
     ("admin.shipping", "Shipping & tax"), ("admin.outbox", "Outbox"),
     ("admin.recovery_report", "Recovery"),
+    ("admin.analytics", "Analytics"),
 )
 
 
@@ -30,6 +31,7 @@ def _private(response):
 
 def register_admin(app: Flask) -> None:
     """Add every screen's routes to ``bp`` and register it on ``app``."""
+    from storefront.admin import analytics as analytics_screen
     from storefront.admin import (
         auth,
         carts,
@@ -56,5 +58,6 @@ def register_admin(app: Flask) -> None:
     for screen in (auth, home, carts, leads, lead_detail, offers, pages, page_sections, products,
                    product_import, promotions, shipping, tax, themes, outbox):
         screen.routes.register(bp)
+    analytics_screen.routes.register(bp)
     recovery_screen.routes.register(bp)
     app.register_blueprint(bp)
