@@ -1,7 +1,7 @@
 """The customer's clock and calendar: which timezone retries are timed in, and which bank
 holidays move a payday.
 
-The timezone comes from the billing country when that country has one zone (tz database
+The timezone comes from the billing country when its zones keep one clock (tz database
 ``zone.tab``), else from the phone number (``phonenumbers``' timezone data) when it gives one
 zone, else the plan's ``timezone`` (issue rule: "billing address's country, or the phone
 number, else the plan's timezone"). The bank-holiday calendar is the billing country's
@@ -10,8 +10,10 @@ number, else the plan's timezone"). The bank-holiday calendar is the billing cou
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -41,11 +43,22 @@ def country_zones(country: str | None) -> tuple[str, ...]:
     return _country_zones().get((country or "").upper(), ())
 
 
+def _one_clock(zones: tuple[str, ...]) -> bool:
+    """True when every zone keeps the same UTC offsets in January and July (Berlin and
+    Busingen: one clock for a customer, though two zones)."""
+    offsets = {
+        tuple(datetime(2026, month, 15, 12, tzinfo=ZoneInfo(zone)).utcoffset() for month in (1, 7))
+        for zone in zones
+    }
+    return len(offsets) == 1
+
+
 def customer_zone(country: str | None, phone: str | None, fallback: str) -> tuple[str, str]:
-    """(zone name, how it was chosen) for a customer: the country's only zone, else the
-    phone's only zone, else a phone zone inside the country, else ``fallback`` (the plan's)."""
+    """(zone name, how it was chosen) for a customer: the country's zone when its zones keep
+    one clock, else the phone's only zone, else a phone zone inside the country, else
+    ``fallback`` (the plan's)."""
     by_country = country_zones(country)
-    if len(by_country) == 1:
+    if by_country and _one_clock(by_country):
         return by_country[0], f"{country.upper()} billing address"
     by_phone = number_zones(phone) if phone else ()
     if len(by_phone) == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from billing_kit import DECLINING_CARD, intents_for, make_plan, save_card, subscribe
 
 from storefront.billing import engine
@@ -107,3 +108,30 @@ def test_when_retries_run_out_the_plan_action_applies(app, db, company, queue, r
     db.session.refresh(sub)
     assert [a.status for a in _attempts(db, invoice.id)] == ["FAILED", "FAILED"]
     assert (invoice.status, sub.status, sub.next_billing_at) == ("UNCOLLECTIBLE", "PAUSED", None)
+
+
+@pytest.mark.parametrize(("days", "expected", "because"), [
+    (30, (8, 14, 10), "15th = detected payday (5 of 5 past payments within 2 days)"),  # 15 Aug is a Saturday
+    (14, (7, 24, 10), "Friday = best weekday (customer's, 3 of 5 past payments)"),  # the payday is too late
+])
+def test_mi_optimized_retries_on_what_the_customers_orders_teach(app, db, company, queue, run_jobs, days, expected, because):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    plan = make_plan(company, timezone="America/Chicago", max_days_to_retry=days)
+    sub = subscribe(company, plan, card=DECLINING_CARD, billing_country="US",
+                    now=datetime(2026, 6, 20, 15, tzinfo=UTC))
+    # Past orders at this merchant: the 15th (or the Friday before), 15:05 UTC (10:05 in Chicago from March).
+    for number, (month, day) in enumerate([(1, 15), (2, 13), (3, 13), (4, 15), (5, 15)], start=1):
+        db.session.add(Order(company_id=company.id, number=f"P{number}", token=f"past-{number}", currency="USD",
+                             subtotal_cents=1800, total_cents=1800, amount_paid_cents=1800, customer_id=sub.customer_id,
+                             created_at=datetime(2026, month, day, 15, 5, tzinfo=UTC)))
+    db.session.commit()
+    engine.bill_due_subscriptions(now=sub.next_billing_at)  # Monday 20 July
+    run_jobs()
+    invoice = db.session.execute(db.select(Invoice)).scalar_one()
+    retry = _attempts(db, invoice.id)[1]
+    local = retry.scheduled_at.astimezone(ZoneInfo("America/Chicago"))
+    assert (local.month, local.day, local.hour) == expected
+    assert retry.strategy == "MI_OPTIMIZED" and because in retry.reason
+    assert "10:00 America/Chicago = best hour (customer's, 3 of 5 past payments)" in retry.reason
