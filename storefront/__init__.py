@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_shopper_blueprints(app: Flask) -> None:
     """The public blueprints, each built for this app from the routes its modules declare
     (``storefront.routing.Routes``): nothing is registered by importing a module."""
+    from storefront.billing import routes as billing_routes
     from storefront.checkout import cart_routes, offer_routes, saved_routes
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
@@ -91,6 +92,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
         ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
     )
+    blueprints += (("billing", (billing_routes,)),)
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)
         for module in modules:

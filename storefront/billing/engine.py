@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront.billing import declines, history
 from storefront.billing.customer_time import BankHolidays, customer_zone
+from storefront.billing.dunning import queue_notice
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription
 from storefront.billing.plans import add_interval
 from storefront.billing.renewals import create_renewal_order
@@ -44,9 +45,6 @@ BILLABLE = ("ACTIVE", "TRIALING")
 SETTLED = ("SUCCEEDED", "FAILED", "REQUIRES_ACTION", "SKIPPED")
 RECLAIM_AFTER = timedelta(minutes=30)
 BATCH = 500
-# Hooks for what follows a settled attempt (dunning): func(attempt_id, event) after commit,
-# event one of "failed", "final_failed", "paid", "action_required". Filled at start-up.
-after_settle: list = []
 
 
 def attempt_key(invoice_id: int, number: int) -> str:
@@ -233,9 +231,9 @@ def settle(attempt_id: int, charge: gateway.Charge, now: datetime | None = None)
     Failed: the decline is classified, the next retry scheduled with its reason, the
     subscription PAST_DUE; with no retry left, the plan's after-max-retries action applies
     (a HARD decline waits for a new card until the dunning deadline). Commits; queues the
-    order confirmation and calls ``after_settle`` after the commit.
+    order confirmation and the dunning notice after the commit.
     """
-    now = now or utcnow()
+    clock, now = now, now or utcnow()
     invoice_id = db.session.execute(select(PaymentAttempt.invoice_id).where(PaymentAttempt.id == attempt_id)).scalar_one()
     invoice = db.session.execute(select(Invoice).where(Invoice.id == invoice_id).with_for_update().execution_options(populate_existing=True)).scalar_one()
     attempt = db.session.execute(
@@ -272,8 +270,7 @@ def settle(attempt_id: int, charge: gateway.Charge, now: datetime | None = None)
     db.session.commit()
     if order is not None:
         after_order(order)
-    for func in after_settle:
-        func(attempt_id, outcome)
+    queue_notice(attempt_id, outcome, clock)
     return outcome
 
 
