@@ -57,6 +57,13 @@ def _parse_id(raw: str | None, what: str) -> int:
         raise CartError(f"Unknown {what}.") from exc
 
 
+# Built once (with and without the row lock): every cart request starts with this query.
+_CART_QUERIES = {
+    False: db.select(Cart).where(Cart.token == bindparam("token"), Cart.status.in_(USABLE_STATUSES)),
+}
+_CART_QUERIES[True] = _CART_QUERIES[False].with_for_update()
+
+
 def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | None:
     """The shopper's open cart from the cart cookie (ACTIVE, or ABANDONED: a shopper who
     comes back keeps it, and its next change makes it ACTIVE again, see ``touch``), or None.
@@ -67,10 +74,7 @@ def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | No
     token = request.cookies.get(CART_COOKIE)
     if not token or len(token) > 64:
         return None
-    query = db.select(Cart).where(Cart.token == token, Cart.status.in_(USABLE_STATUSES))
-    if lock:
-        query = query.with_for_update()
-    cart = db.session.execute(query).scalar_one_or_none()
+    cart = db.session.execute(_CART_QUERIES[lock], {"token": token}).scalar_one_or_none()
     if cart is None or (company_id is not None and cart.company_id != company_id):
         return None
     return cart
@@ -221,7 +225,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
         db.session.flush()
     # One upsert adds the line or grows it; the cart's row lock keeps the quantity it returns
     # ours until the commit. Past the limits, nothing of it stays.
-    new_quantity = db.session.execute(_add_line(cart.id, variant.id, quantity, variant.price_cents)).scalar_one()
+    new_quantity = db.session.execute(*_add_line(cart.id, variant.id, quantity, variant.price_cents)).scalar_one()
     try:
         if new_quantity > MAX_QUANTITY:
             raise CartError(f"You can buy at most {MAX_QUANTITY} of an item.")
@@ -236,19 +240,31 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     return cart
 
 
+_ADD_LINE: dict[str, object] = {}
+
+
 def _add_line(cart_id: int, variant_id: int, quantity: int, price_cents: int):
-    """``INSERT ... ON CONFLICT (cart_id, variant_id) DO UPDATE`` adding ``quantity`` to the
-    line (PostgreSQL or SQLite), returning the line's new quantity."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(LineItem).values(cart_id=cart_id, variant_id=variant_id, quantity=quantity,
-                                        unit_price_cents=price_cents, created_at=utcnow())
-    return statement.on_conflict_do_update(
-        index_elements=[LineItem.cart_id, LineItem.variant_id],
-        set_={"quantity": LineItem.quantity + statement.excluded.quantity},
-    ).returning(LineItem.quantity)
+    """(statement, parameters): ``INSERT ... ON CONFLICT (cart_id, variant_id) DO UPDATE``
+    adding ``quantity`` to the line, returning the line's new quantity. Built once per
+    dialect (PostgreSQL or SQLite)."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _ADD_LINE.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = LineItem.__table__
+        values = insert(table).values(
+            cart_id=bindparam("line_cart"), variant_id=bindparam("line_variant"),
+            quantity=bindparam("line_quantity"), unit_price_cents=bindparam("line_price"),
+            created_at=bindparam("line_now", type_=UTCDateTime()))
+        statement = _ADD_LINE[dialect] = values.on_conflict_do_update(
+            index_elements=[table.c.cart_id, table.c.variant_id],
+            set_={"quantity": table.c.quantity + values.excluded.quantity},
+        ).returning(table.c.quantity)
+    return statement, {"line_cart": cart_id, "line_variant": variant_id, "line_quantity": quantity,
+                       "line_price": price_cents, "line_now": utcnow()}
 
 
 def _line_for(cart: Cart | None, variant_raw: str | None) -> LineItem:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from blinker import Namespace
+from sqlalchemy import bindparam
 from sqlalchemy.orm import selectinload
 
 from storefront.accounts.models import Company
@@ -29,7 +30,7 @@ from storefront.pricing.models import Promotion, ShippingZone, TaxRate
 from storefront.pricing.promotions import PromotionRule
 from storefront.pricing.shipping import ShippingMethodRule, ShippingZoneRule
 from storefront.pricing.tax import TaxRateRule
-from storefront.types import utcnow
+from storefront.types import UTCDateTime, utcnow
 
 cart_priced = Namespace().signal("cart-priced")
 
@@ -77,14 +78,26 @@ def rule_from(promotion: Promotion) -> PromotionRule:
     )
 
 
+_AUTOMATIC: list = []
+
+
+def _automatic_query():
+    """The merchant's live automatic promotions (bound ``company_id`` and ``now``) as plain
+    rows (``rule_from`` reads the same names). Built once: building the status condition
+    cost more than running the query."""
+    if not _AUTOMATIC:
+        _AUTOMATIC.append(
+            db.select(Promotion.__table__).where(
+                Promotion.company_id == bindparam("company_id"), Promotion.automatic.is_(True),
+                status_clause("active", bindparam("now", type_=UTCDateTime())))
+        )
+    return _AUTOMATIC[0]
+
+
 def load_rules(cart: Cart, info: CartInfo, now: datetime) -> tuple[list[PromotionRule], str | None, datetime | None]:
     """The live automatic promotions plus the cart's code: (rules, the code's error or None,
     the code's own expiry or None). The code's promotion counts once even if automatic."""
-    # Plain rows (``rule_from`` reads the same names): no ORM objects on the drawer's path.
-    automatic = db.session.execute(
-        db.select(Promotion.__table__)
-        .where(Promotion.company_id == cart.company_id, Promotion.automatic.is_(True), status_clause("active", now))
-    ).all()
+    automatic = db.session.execute(_automatic_query(), {"company_id": cart.company_id, "now": now}).all()
     rules = [rule_from(p) for p in automatic]
     error = expires_at = None
     if cart.promotion_code:

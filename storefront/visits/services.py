@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, request
-from sqlalchemy import insert, literal, select
+from sqlalchemy import bindparam, insert, literal, select
 
 from storefront.cookies import (
     VISIT_COOKIE,
@@ -65,8 +65,12 @@ def current_visit(company_id: int | None = None) -> Visit | None:
     return visit
 
 
+# Built once: every shopper action starts by finding its visit.
+_VISIT_BY_TOKEN = db.select(Visit).where(Visit.token == bindparam("token"))
+
+
 def _visit_row(token: str) -> Visit | None:
-    return db.session.execute(db.select(Visit).filter_by(token=token)).scalar_one_or_none()
+    return db.session.execute(_VISIT_BY_TOKEN, {"token": token}).scalar_one_or_none()
 
 
 def record_event(visit: Visit | None, event_type: str, payload: dict | None = None) -> None:
