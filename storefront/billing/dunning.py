@@ -30,6 +30,7 @@ from rq import Retry
 from storefront.accounts.models import Company
 from storefront.billing import declines
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription
+from storefront.billing.queries import attempts_of
 from storefront.checkout.models import Customer
 from storefront.extensions import db
 from storefront.money import format_money
@@ -144,8 +145,6 @@ def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> s
     if attempt is None:
         return None
     invoice = db.session.get(Invoice, attempt.invoice_id)
-    from storefront.billing.engine import attempts_of
-
     attempts = attempts_of(invoice.id)
     notice = notice_for(outcome, attempt, invoice, attempts)
     if notice is None:

@@ -31,6 +31,7 @@ from storefront.billing.customer_time import BankHolidays, customer_zone
 from storefront.billing.dunning import queue_notice
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription
 from storefront.billing.plans import add_interval
+from storefront.billing.queries import attempts_of
 from storefront.billing.renewals import create_renewal_order
 from storefront.billing.schedule import RetrySettings, next_retry
 from storefront.extensions import db
@@ -50,15 +51,6 @@ BATCH = 500
 def attempt_key(invoice_id: int, number: int) -> str:
     """The attempt's Stripe idempotency key and metadata key: ``invoice-<id>-attempt-<n>``."""
     return f"invoice-{invoice_id}-attempt-{number}"
-
-
-def attempts_of(invoice_id: int) -> list[PaymentAttempt]:
-    """The invoice's attempts, by number, read fresh (the session keeps objects across
-    commits, so a loaded ``Invoice.attempts`` may be stale)."""
-    return list(db.session.execute(
-        select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id).order_by(PaymentAttempt.number)
-        .execution_options(populate_existing=True)
-    ).scalars())
 
 
 def _new_attempt(invoice: Invoice, number: int, at: datetime, reason: str, kind: str,

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from storefront.billing.engine import attempt_key, attempts_of, queue_charge
+from storefront.billing.engine import attempt_key, queue_charge
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan
 from storefront.billing.plans import add_interval
+from storefront.billing.queries import attempts_of
 from storefront.checkout.models import Customer
 from storefront.extensions import db
 from storefront.payments import gateway
