@@ -1,6 +1,13 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
 from storefront.accounts.models import Company, LoginThrottle, User  # noqa: F401
-from storefront.analytics.models import DirtyHour, HourlyRollup, RollupState  # noqa: F401
+from storefront.analytics.models import (  # noqa: F401
+    DirtyHour,
+    Experiment,
+    ExperimentExposure,
+    ExperimentVariant,
+    HourlyRollup,
+    RollupState,
+)
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan  # noqa: F401
 from storefront.cart.models import Cart, LineItem, SavedCartItem  # noqa: F401
 from storefront.catalog.models import (  # noqa: F401

@@ -75,3 +75,22 @@ def enqueue(func, *args, queue_name: str = "default", **kwargs):
         func(*args)
         return None
     return Queue(queue_name, connection=conn).enqueue(func, *args, **kwargs)
+
+
+def enqueue_many(func, calls: list[tuple], queue_name: str = "default", **kwargs) -> int:
+    """Queue ``func(*args)`` for every ``args`` of ``calls`` in one Redis round trip (a
+    pipeline), or run each now when Redis is away. ``kwargs`` go to ``Queue.prepare_data``
+    (e.g. ``retry=Retry(max=3)``). Returns how many were queued or run."""
+    from rq import Queue
+
+    conn = redis_connection()
+    if conn is None:
+        log.info("no Redis: running %d %s in-process", len(calls), func.__name__)
+        for args in calls:
+            func(*args)
+        return len(calls)
+    queue = Queue(queue_name, connection=conn)
+    with conn.pipeline() as pipe:
+        queue.enqueue_many([Queue.prepare_data(func, args, **kwargs) for args in calls], pipeline=pipe)
+        pipe.execute()
+    return len(calls)

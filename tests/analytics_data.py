@@ -69,7 +69,7 @@ class Traffic:
                       landing_page_id=visit.landing_page_id, visit_id=visit.id, utm_source=visit.utm_source,
                       utm_medium=visit.utm_medium, utm_campaign=visit.utm_campaign, created_at=at)
         db.session.add(order)
-        self.count(visit.company_id, at, orders=1, revenue_cents=cents)
+        self.count(visit.company_id, at, orders=1, revenue_cents=cents, revenue_sq_cents=cents * cents)
         return order
 
     def abandoned_cart(self, visit: Visit, variant_id: int, at: datetime, status="ABANDONED") -> Cart:

@@ -1,8 +1,11 @@
-"""Analytics' part in checkout: registered in ``checkout.hooks`` by the app factory."""
+"""Analytics' part in checkout and landing: registered in ``checkout.hooks`` and
+``landing.hooks`` by the app factory."""
 from __future__ import annotations
 
+from storefront.analytics.experiments import variant_for_view
 from storefront.analytics.rollups import mark_dirty
 from storefront.checkout import hooks
+from storefront.landing import hooks as landing_hooks
 
 # Statuses under which a cart is counted abandoned in the hour of its last change.
 _COUNTED_ABANDONED = ("ABANDONED", "EXPIRED")
@@ -16,5 +19,6 @@ def _order_completed(order, cart) -> None:
 
 
 def install() -> None:
-    """Register analytics' reactions to checkout (idempotent)."""
+    """Register analytics' reactions to checkout and landing views (idempotent)."""
     hooks.register(hooks.order_completed, _order_completed)
+    landing_hooks.register(landing_hooks.page_version, variant_for_view)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storefront.extensions import db
@@ -18,7 +18,7 @@ from storefront.types import UTCDateTime, utcnow
 # ``revenue_cents`` (integer minor units of the merchant's currency, as ``Order.amount_paid_cents``).
 COUNTERS: tuple[str, ...] = (
     "visits", "unique_visitors", "page_views", "add_to_cart_visits", "checkout_starts",
-    "payments_submitted", "orders", "revenue_cents", "abandoned_carts", "new_leads",
+    "payments_submitted", "orders", "revenue_cents", "revenue_sq_cents", "abandoned_carts", "new_leads",
     "leads_with_email", "leads_with_phone", "leads_with_name", "leads_with_address",
 )
 
@@ -35,6 +35,8 @@ class HourlyRollup(db.Model):
     - ``page_views``, ``checkout_starts``, ``payments_submitted``: events of that type in the hour;
     - ``add_to_cart_visits``: visits whose first add_to_cart is in the hour (once per visit);
     - ``orders``, ``revenue_cents``: orders created in the hour and their paid amount (cents);
+      ``revenue_sq_cents`` the sum of each order's amount squared (cents², for the variance
+      of revenue per visitor in experiment results);
     - ``abandoned_carts``: carts abandoned (ABANDONED, or EXPIRED after meeting the abandonment
       rule) whose last shopper change is in the hour;
     - ``new_leads`` and ``leads_with_<field>``: leads created in the hour, and those with an
@@ -64,6 +66,7 @@ class HourlyRollup(db.Model):
     payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
     orders: Mapped[int] = mapped_column(Integer, default=0)
     revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_sq_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
     new_leads: Mapped[int] = mapped_column(Integer, default=0)
     leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
@@ -97,4 +100,62 @@ class DirtyHour(db.Model):
 
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+EXPERIMENT_STATUSES = ("draft", "running", "stopped", "concluded")
+EXPERIMENT_METRICS = {"conversion_rate": "Conversion rate", "revenue_per_visitor": "Revenue per visitor",
+                      "add_to_cart_rate": "Add-to-cart rate"}
+
+
+class Experiment(db.Model):
+    """An A/B test on one landing page: a ``hypothesis``, a primary ``metric`` (a key of
+    EXPERIMENT_METRICS) and a ``status`` (draft → running → stopped → concluded). At most
+    one experiment of a page runs at a time, so a visit belongs to at most one."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index("ix_experiments_page_status", "landing_page_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    landing_page_id: Mapped[int] = mapped_column(ForeignKey("landing_pages.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    hypothesis: Mapped[str] = mapped_column(String(1000), default="")
+    metric: Mapped[str] = mapped_column(String(24), default="conversion_rate")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExperimentVariant(db.Model):
+    """One arm of an experiment: the control (the page as it is) or a version with its own
+    ``headline`` for the page's hero; ``weight`` is its share of traffic in percent (the
+    weights of an experiment sum to 100)."""
+
+    __tablename__ = "experiment_variants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    is_control: Mapped[bool] = mapped_column(Boolean, default=False)
+    weight: Mapped[int] = mapped_column(Integer, default=50)
+    headline: Mapped[str | None] = mapped_column(String(200))
+
+
+class ExperimentExposure(db.Model):
+    """A visitor's first view of a running experiment and the variant they were given
+    (sticky: the same visitor id always hashes to the same variant). The rollups read it to
+    key each visit by its variant."""
+
+    __tablename__ = "experiment_exposures"
+    __table_args__ = (UniqueConstraint("experiment_id", "visitor_id", name="uq_experiment_exposures_visitor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("experiment_variants.id", ondelete="CASCADE"))
+    visitor_id: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

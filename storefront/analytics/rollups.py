@@ -28,9 +28,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, insert, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 
-from storefront.analytics.models import COUNTERS, DirtyHour, HourlyRollup, RollupState
+from storefront.analytics.models import (
+    COUNTERS,
+    DirtyHour,
+    Experiment,
+    ExperimentExposure,
+    HourlyRollup,
+    RollupState,
+)
 from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
 from storefront.extensions import db
@@ -89,15 +109,28 @@ def _as_hour(value) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _variant():
-    """The visit's experiment variant id for the rollup key (0: none)."""
-    return literal_column("0")
+def _exposed():
+    """Each exposure with its experiment's page and running window, to key a visit by the
+    variant its visitor was given: a visit of that page started while it ran. Experiments
+    of one page never run at the same time, so a visit matches one exposure at most."""
+    return (
+        select(ExperimentExposure.visitor_id, ExperimentExposure.variant_id, Experiment.landing_page_id,
+               Experiment.started_at, Experiment.stopped_at)
+        .join(Experiment, Experiment.id == ExperimentExposure.experiment_id)
+        .subquery("exposed")
+    )
 
 
-def _dims(page, utm_from):
-    """The key columns after the company: landing page (0: none), variant, UTM source,
-    medium and campaign ("": none). Constants as SQL text, as in ``_hour``."""
-    return (func.coalesce(page, literal_column("0")), _variant(),
+def _exposure_of_visit(exposed):
+    return and_(exposed.c.visitor_id == Visit.visitor_id, exposed.c.landing_page_id == Visit.landing_page_id,
+                Visit.started_at >= exposed.c.started_at,
+                or_(exposed.c.stopped_at.is_(None), Visit.started_at < exposed.c.stopped_at))
+
+
+def _dims(page, utm_from, exposed):
+    """The key columns after the company: landing page (0: none), variant (0: none), UTM
+    source, medium and campaign ("": none). Constants as SQL text, as in ``_hour``."""
+    return (func.coalesce(page, literal_column("0")), func.coalesce(exposed.c.variant_id, literal_column("0")),
             *(func.coalesce(getattr(utm_from, f"utm_{part}"), literal_column("''"))
               for part in ("source", "medium", "campaign")))
 
@@ -122,10 +155,13 @@ def _count_if(condition):
 def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
     """(statement, counter names) pairs: each statement returns the key columns in
     KEY_PARTS order, then its counters, aggregated over [start, end)."""
-    dims = _dims(Visit.landing_page_id, Visit)
+    exposed = _exposed()
+    seen = _exposure_of_visit(exposed)
+    dims = _dims(Visit.landing_page_id, Visit, exposed)
     visits = (
         select(Visit.company_id, *dims, _hour(Visit.started_at), func.count(Visit.id),
                func.count(func.distinct(Visit.visitor_id)))
+        .outerjoin(exposed, seen)
         .where(_in(Visit.started_at, start, end), _companies(Visit.company_id, companies))
         .group_by(*_grouped(Visit.company_id, *dims, _hour(Visit.started_at)))
     )
@@ -134,6 +170,7 @@ def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
         select(Visit.company_id, *dims, _hour(VisitEvent.created_at),
                *(_count_if(VisitEvent.type == kind) for kind in kinds))
         .join(Visit, Visit.id == VisitEvent.visit_id)
+        .outerjoin(exposed, seen)
         .where(_in(VisitEvent.created_at, start, end), VisitEvent.type.in_(kinds),
                _companies(VisitEvent.company_id, companies))
         .group_by(*_grouped(Visit.company_id, *dims, _hour(VisitEvent.created_at)))
@@ -153,35 +190,40 @@ def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
     adds = (
         select(Visit.company_id, *dims, _hour(firsts.c.first_at), func.count())
         .select_from(firsts).join(Visit, Visit.id == firsts.c.visit_id)
+        .outerjoin(exposed, seen)
         .where(_in(firsts.c.first_at, start, end))
         .group_by(*_grouped(Visit.company_id, *dims, _hour(firsts.c.first_at)))
     )
-    order_dims = _dims(Order.landing_page_id, Order)
+    paid = cast(Order.amount_paid_cents, BigInteger)
+    order_dims = _dims(Order.landing_page_id, Order, exposed)
     orders = (
         select(Order.company_id, *order_dims, _hour(Order.created_at), func.count(Order.id),
-               func.coalesce(func.sum(Order.amount_paid_cents), 0))
+               func.coalesce(func.sum(Order.amount_paid_cents), 0), func.coalesce(func.sum(paid * paid), 0))
         .outerjoin(Visit, Visit.id == Order.visit_id)
+        .outerjoin(exposed, seen)
         .where(_in(Order.created_at, start, end), _companies(Order.company_id, companies))
         .group_by(*_grouped(Order.company_id, *order_dims, _hour(Order.created_at)))
     )
     fields = Cart.checkout_fields
     contact = or_(fields["email"].as_string().is_not(None), fields["phone"].as_string().is_not(None))
     has_lines = select(LineItem.id).where(LineItem.cart_id == Cart.id).exists()
-    cart_dims = _dims(Cart.landing_page_id, Visit)
+    cart_dims = _dims(Cart.landing_page_id, Visit, exposed)
     carts = (
         select(Cart.company_id, *cart_dims, _hour(Cart.updated_at), func.count(Cart.id))
         .outerjoin(Visit, Visit.id == Cart.visit_id)
+        .outerjoin(exposed, seen)
         .where(_in(Cart.updated_at, start, end), _companies(Cart.company_id, companies),
                or_(Cart.status == "ABANDONED", and_(Cart.status == "EXPIRED", contact, has_lines)))
         .group_by(*_grouped(Cart.company_id, *cart_dims, _hour(Cart.updated_at)))
     )
-    lead_dims = _dims(Lead.landing_page_id, Visit)
+    lead_dims = _dims(Lead.landing_page_id, Visit, exposed)
     leads = (
         select(Lead.company_id, *lead_dims, _hour(Lead.created_at), func.count(Lead.id),
                _count_if(Lead.email.is_not(None)), _count_if(Lead.phone.is_not(None)),
                _count_if(Lead.first_name.is_not(None)),
                _count_if(Lead.address["address1"].as_string().is_not(None)))
         .outerjoin(Visit, Visit.id == Lead.visit_id)
+        .outerjoin(exposed, seen)
         .where(_in(Lead.created_at, start, end), _companies(Lead.company_id, companies))
         .group_by(*_grouped(Lead.company_id, *lead_dims, _hour(Lead.created_at)))
     )
@@ -189,7 +231,7 @@ def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
         (visits, ("visits", "unique_visitors")),
         (events, ("page_views", "checkout_starts", "payments_submitted")),
         (adds, ("add_to_cart_visits",)),
-        (orders, ("orders", "revenue_cents")),
+        (orders, ("orders", "revenue_cents", "revenue_sq_cents")),
         (carts, ("abandoned_carts",)),
         (leads, ("new_leads", "leads_with_email", "leads_with_phone", "leads_with_name", "leads_with_address")),
     )

@@ -15,6 +15,7 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from storefront.landing import hooks
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.services import published_page, rendered_sections
 from storefront.routing import Routes
@@ -61,7 +62,10 @@ def landing_page(slug: str):
         response.headers["Cache-Control"] = f"public, max-age={REDIRECT_MAX_AGE}"
         return response
     visit, is_new = track_landing_view(page)
-    response = _page_response(page, Markup(rendered_sections(page, generate_csrf())))
+    # A running experiment may show this visitor another version (landing.hooks).
+    version = hooks.first(hooks.page_version, page, visit.visitor_id, request.user_agent.string, is_new)
+    headline = version.headline if version is not None else None
+    response = _page_response(page, Markup(rendered_sections(page, generate_csrf(), headline)))
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)

@@ -82,18 +82,32 @@ def load_sections(page: LandingPage) -> list[Section]:
     )
 
 
-def rendered_sections(page: LandingPage, csrf_token: str) -> str:
+class _Headlined:
+    """A hero section shown with another heading, the stored section left untouched."""
+
+    def __init__(self, section: Section, heading: str):
+        self._section = section
+        self.settings = {**(section.settings or {}), "heading": heading}
+
+    def __getattr__(self, name: str):
+        return getattr(self._section, name)
+
+
+def rendered_sections(page: LandingPage, csrf_token: str, headline: str | None = None) -> str:
     """The page's sections as HTML, from the per-process cache when fresh.
 
     The cached HTML holds a placeholder where each form's CSRF token goes, so one rendering
-    serves every shopper; ``csrf_token`` is filled in per request.
+    serves every shopper; ``csrf_token`` is filled in per request. ``headline`` replaces the
+    hero's heading (an experiment's variant, ``landing.hooks``); the cache keys on it.
     """
     ttl = current_app.config["SECTION_CACHE_SECONDS"]
-    key = (page.id, page.updated_at)
+    key = (page.id, page.updated_at, headline)
     now = time.monotonic()
     entry = _section_cache.get(key)
     if entry is None or entry[0] <= now or ttl <= 0:
         sections = load_sections(page)
+        if headline:
+            sections = [_Headlined(section, headline) if section.type == "hero" else section for section in sections]
         wall_now = utcnow()
         # Countdowns are shown only before their deadline, decided here at render time; so
         # the cached rendering must not outlive the earliest deadline still ahead.

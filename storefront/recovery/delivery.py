@@ -30,7 +30,7 @@ from storefront.notifications.email import send_templated_email
 from storefront.notifications.quiet_hours import OutsideSendingWindow
 from storefront.notifications.sms import send_sms
 from storefront.notifications.voice import place_call
-from storefront.queue import enqueue
+from storefront.queue import enqueue_many
 from storefront.recovery import messages, offers, stops
 from storefront.recovery.models import (
     ACTIVE,
@@ -95,8 +95,9 @@ def claim_due(now: datetime | None = None, limit: int = CLAIM_BATCH) -> list[int
                            .values(status=QUEUED, queued_at=now, updated_at=now)
                            .execution_options(synchronize_session=False))
     db.session.commit()
-    for intervention_id in ids:
-        enqueue(deliver, intervention_id, clock, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    if ids:
+        enqueue_many(deliver, [(intervention_id, clock) for intervention_id in ids],
+                     retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
     return ids
 
 
