@@ -50,7 +50,7 @@ __all__ = ["ECHO_LIMIT", "AdminForm", "Choice", "Flag", "Ids", "Lines", "LocalDa
            "WholeNumber", "to_id"]
 
 ECHO_LIMIT = 2000  # characters of an input shown again: enough to fix it, not a megabyte
-OWN_WORDS = None  # ``message=OWN_WORDS``: the parser's own message (LocalDateTime)
+OWN_WORDS = None  # ``message=OWN_WORDS``: the parser's own message (Money, LocalDateTime)
 _DEFAULT = object()
 
 
@@ -262,7 +262,8 @@ class Flag(Field):
 
 class Money(_Typed):
     """An amount typed as a decimal ("19.99", "1,250"), as minor units of the form's
-    currency; None when empty. ``positive`` refuses 0: "<label> must be more than 0."."""
+    currency; None when empty. ``positive`` refuses 0: "<label> must be more than 0.".
+    ``message=OWN_WORDS`` gives ``parse_amount``'s own words (what exactly is wrong)."""
 
     message = ("{label} must be an amount of {currency} of 0 or more, with at most {places} decimals, "
                "e.g. {example}.")
@@ -276,6 +277,8 @@ class Money(_Typed):
         try:
             return parse_amount(text, currency)
         except MoneyError as error:
+            if self.message is OWN_WORDS:  # the parser's words: "too many decimals for JPY: '1.5'"
+                raise ValueError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from error
             raise ValueError(self.explain(currency=currency, places=minor_units(currency),
                                           example=amount_text(1250, currency))) from error
 

@@ -7,7 +7,10 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
-_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+# ASCII digits with at most one dot: Decimal alone would also read "١٢" or "１２" (other
+# scripts' digits), "1e3" and "+5", which no price field should take.
+_PLAIN = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
 # Prices are stored in 32-bit integer columns; 1e9 minor units is $10,000,000.00.
 MAX_MINOR_UNITS = 1_000_000_000
 
@@ -49,7 +52,8 @@ def percent_text(units: int, decimals: int = 2) -> str:
 def parse_amount(text: str, currency: str) -> int:
     """Parse a decimal price such as "19.99", ".5" or "750" into minor units of ``currency``.
 
-    Raises MoneyError for text that is not a number, is negative, is above
+    Raises MoneyError for text that is not ASCII digits with at most one dot (and
+    thousands commas), is negative, is above
     MAX_MINOR_UNITS, or has more decimals than the currency allows.
     """
     cleaned = (text or "").strip()
@@ -58,6 +62,8 @@ def parse_amount(text: str, currency: str) -> int:
         if not _GROUPED.fullmatch(cleaned):
             raise MoneyError(f"not a price (use a dot for decimals): {text!r}")
         cleaned = cleaned.replace(",", "")
+    if not _PLAIN.fullmatch(cleaned):
+        raise MoneyError(f"not a price: {text!r}")
     try:
         value = Decimal(cleaned)
     except InvalidOperation as exc:

@@ -14,10 +14,8 @@ from storefront.catalog.admin_forms import (
     ProductFormError,
     archive_product,
     create_product,
-    new_product_values,
-    product_values,
     update_product,
-    variant_prefix,
+    upsell_options,
 )
 from storefront.catalog.admin_list import (
     SORTS,
@@ -29,6 +27,7 @@ from storefront.catalog.admin_list import (
     merchant_categories,
     product_statements,
 )
+from storefront.catalog.forms import ProductEditor
 from storefront.catalog.models import Product
 from storefront.dates import merchant_zone
 from storefront.htmx import render
@@ -72,14 +71,19 @@ def products():
 def product_new():
     """A new product with one default variant; POST creates it and goes to its edit page."""
     company = current_user.company
+    editor = ProductEditor.of(company)
     if request.method == "GET":
-        return _editor(None, new_product_values(), {})
-    try:
-        product = create_product(company, request.form)
-    except ProductFormError as exc:
-        return _editor(None, exc.values, exc.errors, status=422)
-    return kit.done(f"Product “{product.title}” created.", url_for("admin.product_edit", product_id=product.id),
-                    lambda: _editor(product, product_values(product, company.currency), {}), push=True)
+        return _editor(editor)
+    if editor.validate():
+        (_prefix, _variant, variant_form), = editor.variants
+        try:
+            product = create_product(company, editor.form.fields(), variant_form.fields())
+        except ProductFormError as error:
+            editor.fail(str(error))
+        else:
+            return kit.done(f"Product “{product.title}” created.", url_for("admin.product_edit", product_id=product.id),
+                            lambda: _editor(ProductEditor.of(company, product, fresh=True)), push=True)
+    return _editor(editor, status=422)
 
 
 @routes.route("/products/<int:product_id>", methods=["GET", "POST"])
@@ -88,15 +92,21 @@ def product_new():
 def product_edit(product_id: int):
     """A product and its variants; POST saves them (422 with the typed values on errors)."""
     product = get_or_404(Product, product_id)
-    currency = current_user.company.currency
+    company = current_user.company
+    editor = ProductEditor.of(company, product)
     if request.method == "GET":
-        return _editor(product, product_values(product, currency), {})
-    try:
-        update_product(product, request.form, currency)
-    except ProductFormError as exc:
-        return _editor(product, exc.values, exc.errors, status=422)
-    return kit.done("Saved. Public pages show the change now.", url_for("admin.product_edit", product_id=product.id),
-                    lambda: _editor(product, product_values(product, currency), {}))
+        return _editor(editor)
+    if editor.validate():
+        variants = {variant.id: form.fields() for _prefix, variant, form in editor.variants}
+        try:
+            update_product(product, editor.form.fields(), variants, editor.form.upsell_ids())
+        except ProductFormError as error:
+            editor.fail(str(error))
+        else:
+            return kit.done("Saved. Public pages show the change now.",
+                            url_for("admin.product_edit", product_id=product.id),
+                            lambda: _editor(ProductEditor.of(company, product, fresh=True)))
+    return _editor(editor, status=422)
 
 
 @routes.route("/products/<int:product_id>/archive", methods=["GET", "POST"])
@@ -110,27 +120,16 @@ def product_archive(product_id: int):
     changed = archive_product(product)
     message = (f"“{product.title}” is archived: shoppers no longer see it." if changed
                else f"“{product.title}” was already archived.")
-    currency = current_user.company.currency
     return kit.done(message, url_for("admin.product_edit", product_id=product.id),
-                    lambda: _editor(product, product_values(product, currency), {}))
+                    lambda: _editor(ProductEditor.of(current_user.company, product, fresh=True)))
 
 
-def _labels(prefixes: list) -> dict[str, str]:
-    """Input name -> what the error summary calls it, e.g. "Red / M: price"."""
-    labels = {"title": "Title", "description": "Description", "status": "Status", "upsell": "Complementary products"}
-    for number, (prefix, variant) in enumerate(prefixes, start=1):
-        name = (variant.label if variant else "") or (f"Variant {number}" if len(prefixes) > 1 else "")
-        for field, label in (("sku", "SKU"), ("price", "price"), ("compare_at", "compare-at price"),
-                             ("stock", "units in stock")):
-            labels[prefix + field] = f"{name}: {label}" if name else label.capitalize()
-    return labels
-
-
-def _editor(product: Product | None, values: dict, errors: dict, status: int = 200):
+def _editor(editor: ProductEditor, status: int = 200):
     """The edit (or new) page, or its editor block for htmx."""
-    prefixes = [(variant_prefix(v), v) for v in product.variants] if product else [("vnew-", None)]
-    response = render(EDIT, "editor", status=status, product=product, values=values,
-                      errors=errors, labels=_labels(prefixes), prefixes=prefixes,
-                      status_choices=[(s, s.capitalize()) for s in STATUSES], company=current_user.company)
+    product = editor.product
+    chosen = editor.chosen_upsells() if product else []
+    response = render(EDIT, "editor", status=status, product=product, editor=editor, form=editor.form,
+                      errors=editor.errors(), labels=editor.labels(), upsell_chosen=chosen,
+                      upsell_options=upsell_options(product, chosen) if product else [],
+                      company=current_user.company)
     return kit.invalid(response) if status == 422 else response
-

@@ -16,7 +16,8 @@ def test_parse_amount(text, currency, cents):
     assert parse_amount(text, currency) == cents
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1", "1.999", "NaN", "Infinity", "1e400", "19,99", "1,2"])
+@pytest.mark.parametrize("text", ["", "abc", "-1", "1.999", "NaN", "Infinity", "1e400", "19,99", "1,2",
+                                  "١٢", "１２", "1e3", "+5", "1.2.3", ".", "١,٢٥٠"])
 def test_parse_amount_refuses(text):
     with pytest.raises(MoneyError):
         parse_amount(text, "USD")

@@ -635,3 +635,66 @@ def test_hostile_file_name_is_not_used_as_a_path(admin, company, instance, tmp_p
     assert response.status_code == 303
     assert all(p.parent.parent == instance / "uploads" for p in (instance / "uploads").rglob("*.csv"))
     assert "<script>" not in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------- the form's hostile inputs
+
+
+@pytest.mark.parametrize(("field", "typed", "message"), [
+    ("price", "١٢", "Not a price"),  # Arabic-Indic digits: Decimal would read them as 12
+    ("price", "１２", "Not a price"),  # full-width digits
+    ("stock", "１２", "whole number of units"),
+    ("price", "9" * 400, "Price too large"),
+    ("stock", "9" * 400, "whole number of units from 0 to 1,000,000"),
+    ("price", "NaN", "Not a price"),
+    ("price", "1e3", "Not a price"),
+])
+def test_non_ascii_and_huge_numbers_are_refused(admin, company, db, field, typed, message):
+    product = make_product(company, "Jar", price_cents=900, stock=4)
+    form = edit_form(admin, product.id)
+    name = f"v{product.variants[0].id}-{field}"
+    response = admin.post(f"/admin/products/{product.id}", data={**form, name: typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html, html[:300]
+    assert f'href="#{name}"' in html  # the summary links to the input
+    variant = db.session.get(Variant, product.variants[0].id)
+    assert (variant.price_cents, variant.stock) == (900, 4)
+
+
+def test_missing_inputs_are_named_and_nul_is_refused(admin, company, db):
+    product = make_product(company, "Bowl", price_cents=900, stock=4)  # tracked
+    prefix = f"v{product.variants[0].id}-"
+    token = csrf(admin)
+    # A post with nothing but the token: every required input named, on both paths.
+    for headers in ({}, HX):
+        response = admin.post(f"/admin/products/{product.id}", data={"csrf_token": token}, headers=headers)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "Enter a title." in html and "Choose active, draft or archived." in html
+        assert "Enter a price, e.g. 19.99." in html
+        assert f'href="#{prefix}price"' in html and 'href="#title"' in html
+        assert ("<html" in html) is not bool(headers)
+    # Tracked inventory needs a count.
+    form = edit_form(admin, product.id)
+    tracked = admin.post(f"/admin/products/{product.id}", data={**form, prefix + "track": "1", prefix + "stock": ""})
+    assert tracked.status_code == 422 and "Enter a whole number of units from 0 to 1,000,000." in tracked.get_data(
+        as_text=True)
+    nul = admin.post(f"/admin/products/{product.id}", data={**form, "title": "Bo\x00wl"})
+    assert nul.status_code == 400
+    forged = admin.post(f"/admin/products/{product.id}", data={k: v for k, v in form.items() if k != "csrf_token"})
+    assert forged.status_code == 400
+    # A variant of another product is not an input of this one: ignored, nothing of it changes.
+    other = make_product(company, "Plate", price_cents=500)
+    ignored = admin.post(f"/admin/products/{product.id}", data={**form, f"v{other.variants[0].id}-price": "0.01"})
+    assert ignored.status_code == 303
+    assert db.session.get(Variant, other.variants[0].id).price_cents == 500
+    assert db.session.get(Product, product.id).title == "Bowl"
+
+
+def test_create_refuses_missing_inputs_and_names_the_variant_fields(admin, company, db):
+    token = csrf(admin, "/admin/products/new")
+    response = admin.post("/admin/products/new", data={"csrf_token": token, "vnew-price": "１０"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Enter a title." in html and "Not a price" in html
+    assert 'id="vnew-price" name="vnew-price"' in html and 'value="１０"' in html
+    assert count(db, Product) == 0
