@@ -18,7 +18,7 @@ from storefront.dates import period_start
 from storefront.htmx import render
 from storefront.inputs import optional_int
 from storefront.money import format_money
-from storefront.recovery import services
+from storefront.recovery import previews, services
 from storefront.recovery.forms import RecoverySettingsForm, form_data
 from storefront.recovery.models import CartSaveAttempt
 from storefront.recovery.reports import report
@@ -80,6 +80,30 @@ def recovery_stop(attempt_id: int):
     cancelled = services.stop_by_merchant(attempt, current_user)
     target = url_for("admin.recovery_attempt", attempt_id=attempt.id)
     return done(f"Recovery stopped: {cancelled} message{'s' if cancelled != 1 else ''} cancelled.", target)
+
+
+@routes.post("/recovery/attempts/<int:attempt_id>/send/<int:intervention_id>")
+@login_required
+def recovery_send_now(attempt_id: int, intervention_id: int):
+    """Send one pending message of this attempt now (stop rules, consent and quiet hours
+    still apply); 404 for another merchant's attempt or a message not pending."""
+    attempt = get_or_404(CartSaveAttempt, attempt_id)
+    if services.send_now(attempt, intervention_id) is None:
+        abort(404)
+    return done("Message sent to the queue: it goes out now unless a stop rule or quiet hours hold it.",
+                url_for("admin.recovery_attempt", attempt_id=attempt.id))
+
+
+@routes.get("/recovery/attempts/<int:attempt_id>/preview/<int:intervention_id>")
+@login_required
+def recovery_preview(attempt_id: int, intervention_id: int):
+    """What one message of this attempt says (email subject and text, the SMS, the call's
+    script), composed from the cart as it is now."""
+    attempt = get_or_404(CartSaveAttempt, attempt_id)
+    preview = previews.preview(attempt, intervention_id)
+    if preview is None:
+        abort(404)
+    return render("admin/recovery/preview.html", "content", **_context(attempt=attempt, preview=preview))
 
 
 def _settings_page(form: RecoverySettingsForm, status: int = 200):

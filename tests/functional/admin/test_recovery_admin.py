@@ -144,3 +144,34 @@ def test_settings_are_validated_and_saved(app, db, company, admin):
     htmx = admin.post("/admin/recovery/settings", headers=HX, data=_settings_form(admin, enabled=None))
     assert htmx.status_code == 200 and "HX-Trigger" in htmx.headers
     assert services.settings_for(company.id).enabled is False
+
+
+def test_preview_and_send_now(app, db, company, smtp, admin):
+    app.config["REDIS_URL"] = ""  # the job runs in-process at once
+    cart, attempt, left = abandoned_cart(company)
+    rows = interventions(attempt)
+    final = rows["FINAL_OFFER_EMAIL"]
+    page = text(admin.get(f"/admin/recovery/attempts/{attempt.id}/preview/{final.id}"))
+    assert "Subject:</strong> Last chance: 15 % off your cart at Acme Apparel, for 24 hours" in page
+    assert "Use code SAVE-XXXXXXXX for 15 % off" in page and "2 × Classic Tee" in page
+    db.session.expire_all()
+    assert interventions(attempt)["FINAL_OFFER_EMAIL"].offer_code is None  # a preview issues nothing
+
+    detail = f"/admin/recovery/attempts/{attempt.id}"
+    response = admin.post(f"{detail}/send/{rows['REMINDER_EMAIL'].id}", data={"csrf_token": csrf_token(admin, detail)})
+    assert response.status_code == 303 and len(smtp) == 1
+    db.session.expire_all()
+    sent = interventions(attempt)["REMINDER_EMAIL"]
+    assert sent.status == "SENT" and sent.schedule_reason == "sent now by the merchant"
+    # Not pending any more, or another attempt's message: 404, nothing sent.
+    token = csrf_token(admin, detail)
+    assert admin.post(f"{detail}/send/{sent.id}", data={"csrf_token": token}).status_code == 404
+    other = Company(name="Other", slug="other", currency="USD")
+    db.session.add(other)
+    db.session.commit()
+    _, theirs, _ = abandoned_cart(other)
+    their_reminder = interventions(theirs)["REMINDER_EMAIL"]
+    assert admin.post(f"{detail}/send/{their_reminder.id}", data={"csrf_token": token}).status_code == 404
+    assert admin.get(f"/admin/recovery/attempts/{theirs.id}/preview/{their_reminder.id}").status_code == 404
+    assert admin.get(f"{detail}/preview/{their_reminder.id}").status_code == 404
+    assert len(smtp) == 1
