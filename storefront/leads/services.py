@@ -22,7 +22,7 @@ come back in one statement (``_capture_context``).
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, select, true, update
+from sqlalchemy import and_, bindparam, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
@@ -52,18 +52,33 @@ def _live(query):
 def _capture_context(cart: Cart, visit: Visit | None) -> tuple[Lead | None, dict, FieldStats]:
     """(the cart's newest live lead, the merchant's lead_value_config, the visit's field
     stats) in one statement: the stats are a one-row aggregate joined to the company row."""
-    stats = stats_subquery(visit_id=visit.id if visit else None)
-    row = db.session.execute(
-        select(Company.lead_value_config, stats, Lead)
-        .select_from(Company)
-        .join(stats, true())
-        .outerjoin(Lead, and_(Lead.company_id == Company.id, Lead.cart_id == cart.id,
-                              Lead.erased_at.is_(None)))
-        .where(Company.id == cart.company_id)
-        .order_by(Lead.id.desc())
-        .limit(1)
-    ).one()
+    params = {"company_id": cart.company_id, "cart_id": cart.id}
+    if visit is not None:
+        params["visit_id"] = visit.id
+    row = db.session.execute(_capture_context_query(visit is not None), params).one()
     return row.Lead, row.lead_value_config or {}, FieldStats.from_row(row)
+
+
+# {with a visit: statement}: built once (bound per request), since building the aggregate
+# cost more than running it on every field the shopper leaves.
+_CAPTURE_CONTEXT: dict[bool, object] = {}
+
+
+def _capture_context_query(with_visit: bool):
+    query = _CAPTURE_CONTEXT.get(with_visit)
+    if query is None:
+        stats = stats_subquery(visit_id=bindparam("visit_id") if with_visit else None)
+        query = _CAPTURE_CONTEXT[with_visit] = (
+            select(Company.lead_value_config, stats, Lead)
+            .select_from(Company)
+            .join(stats, true())
+            .outerjoin(Lead, and_(Lead.company_id == Company.id, Lead.cart_id == bindparam("cart_id"),
+                                  Lead.erased_at.is_(None)))
+            .where(Company.id == bindparam("company_id"))
+            .order_by(Lead.id.desc())
+            .limit(1)
+        )
+    return query
 
 
 def _lead_of_cart(cart: Cart) -> Lead | None:
