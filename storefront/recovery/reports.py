@@ -13,6 +13,9 @@ Definitions, as CartFlows gives them and the issue asks:
 - **running**: attempts still ACTIVE; **lost**: EXHAUSTED or EXPIRED without an order;
 - **recovery rate** = recovered ÷ (recovered + running + lost).
 
+Also: the average time from abandonment to the recovered order, offer acceptance (codes
+used by an order ÷ codes sent) and call completion (answered ÷ placed).
+
 Per stage and channel: messages scheduled, sent, clicked, UNKNOWN (stopped mid-send, never
 re-sent), failed, cancelled, and the recovered orders and revenue credited to the last
 message sent before the order.
@@ -23,9 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storefront.extensions import db
+from storefront.pricing.models import PromotionCode
 from storefront.recovery.models import (
     ACTIVE,
     CONVERTED,
@@ -81,6 +85,10 @@ class Report:
     link_revenue_cents: int = 0
     calls: int = 0
     bad_calls: int = 0
+    answered_calls: int = 0
+    offers_sent: int = 0
+    offers_used: int = 0
+    conversion_seconds: list[float] = field(default_factory=list)
     rows: list[StageRow] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -89,6 +97,22 @@ class Report:
         """recovered ÷ (recovered + running + lost), None before any attempt ended or ran."""
         base = self.recovered + self.running + self.lost
         return self.recovered / base if base else None
+
+    @property
+    def average_hours_to_order(self) -> float | None:
+        """Mean hours from the start of a recovered attempt to its order, None without one."""
+        times = self.conversion_seconds
+        return sum(times) / len(times) / 3600 if times else None
+
+    @property
+    def offer_acceptance(self) -> float | None:
+        """Codes used by an order ÷ codes sent, None before any was sent."""
+        return self.offers_used / self.offers_sent if self.offers_sent else None
+
+    @property
+    def call_completion(self) -> float | None:
+        """Calls answered (COMPLETED) ÷ calls placed, None before any."""
+        return self.answered_calls / self.calls if self.calls else None
 
     @property
     def alerts(self) -> list[str]:
@@ -118,6 +142,7 @@ def report(company_id: int, currency: str, since: datetime, until: datetime) -> 
         by_attempt[row.attempt_id].append(row)
     rows: dict[tuple[str, str], StageRow] = {}
     reasons: dict[str, int] = defaultdict(int)
+    offered: list[str] = []
     for attempt in attempts:
         result.abandoned += 1
         result.abandoned_cents += attempt.cart_value_cents
@@ -138,10 +163,16 @@ def report(company_id: int, currency: str, since: datetime, until: datetime) -> 
                 result.link_orders += 1
                 result.link_revenue_cents += message.order_cents
             if message.channel == "VOICE" and message in sent:
+                outcome = (message.provider_response or {}).get("status")
                 result.calls += 1
-                result.bad_calls += (message.provider_response or {}).get("status") in BAD_CALL_OUTCOMES
+                result.bad_calls += outcome in BAD_CALL_OUTCOMES
+                result.answered_calls += outcome == "COMPLETED"
+            if message.offer_code and message in sent:
+                offered.append(message.offer_code)
         if attempt.status == CONVERTED and attempt.order_id and sent:
             result.recovered += 1
+            if attempt.completed_at:
+                result.conversion_seconds.append((attempt.completed_at - attempt.started_at).total_seconds())
             result.recovered_cents += attempt.recovered_cents or 0
             before = [m for m in sent if attempt.completed_at is None or m.sent_at <= attempt.completed_at]
             last = max(before or sent, key=lambda m: m.sent_at)
@@ -153,6 +184,11 @@ def report(company_id: int, currency: str, since: datetime, until: datetime) -> 
             result.recoverable_cents += attempt.cart_value_cents
         elif attempt.status != CONVERTED:
             result.lost += 1
+    result.offers_sent = len(offered)
+    if offered:
+        result.offers_used = db.session.execute(select(func.count(PromotionCode.id)).where(
+            PromotionCode.company_id == company_id, PromotionCode.code.in_(offered),
+            PromotionCode.used_at.is_not(None))).scalar_one()
     order = {name: index for index, name in enumerate(STAGE_LABELS)}
     result.rows = sorted(rows.values(), key=lambda r: (order.get(r.stage, 99), r.channel))
     result.reasons = dict(sorted(reasons.items(), key=lambda item: -item[1]))

@@ -13,6 +13,7 @@ import pytest
 from factories import csrf_token, make_user, sign_in
 
 from storefront.accounts.models import Company
+from storefront.pricing.models import PromotionCode
 from storefront.recovery import delivery, services
 from storefront.recovery.models import CartSaveAttempt, CartSaveConfig
 from storefront.recovery.restore import order_placed
@@ -66,12 +67,20 @@ def test_the_report_counts_orders_not_clicks(app, db, company, smtp, admin):
     assert "Recovered</dt><dd>1 ($36.00)" in page
     assert "Orders through a recovery link</dt><dd>1 ($36.00)" in page
     assert "Recovery rate</dt><dd>50 %" in page
+    assert "Offers used</dt><dd>0 of 1" in page and "Calls answered</dt><dd>0 of 0" in page
+    won = db.session.get(CartSaveAttempt, won.id)
+    hours = (won.completed_at - won.started_at).total_seconds() / 3600
+    assert 29 < hours < 30 and f"Average time to the order</dt><dd>{hours:.1f} h" in page
     row = page.split('<th scope="row" data-label="Stage">Incentive email</th>')[1].split("</tr>")[0]
     cells = [c.split(">", 1)[1].split("<")[0] for c in row.split("<td")[1:]]
     assert cells == ["EMAIL", "2", "1", "1", "0", "0", "1", "$36.00"]
     assert 'data-cents="3600"' in row
     reminder = page.split('<th scope="row" data-label="Stage">Reminder email</th>')[1].split("</tr>")[0]
     assert [c.split(">", 1)[1].split("<")[0] for c in reminder.split("<td")[1:]][:5] == ["EMAIL", "2", "1", "0", "1"]
+    code = interventions(won)["INCENTIVE_EMAIL"].offer_code
+    db.session.execute(db.update(PromotionCode).where(PromotionCode.code == code).values(used_at=utcnow()))
+    db.session.commit()
+    assert "Offers used</dt><dd>1 of 1 (100 %)" in text(admin.get("/admin/recovery"))
     fragment = admin.get("/admin/recovery?days=7", headers=HX)
     assert fragment.status_code == 200 and text(fragment).strip().startswith("<div id=\"recovery-figures\">")
     assert admin.get("/admin/recovery?days=%C2%B2").status_code == 200  # unreadable: the default period
