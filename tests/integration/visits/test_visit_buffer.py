@@ -10,8 +10,8 @@ import subprocess
 import time
 
 import pytest
-from servers import free_port
 from factories import make_page, make_product
+from servers import free_port
 
 from storefront.visits import buffer
 from storefront.visits.flush import DEAD_STREAM, LOCK_KEY, flush_buffer, write_entries
@@ -247,3 +247,48 @@ def test_redis_killed_loses_nothing_it_acknowledged(app, db, company, own_redis)
         assert counts(db) == (5, 5)
     finally:
         buffer.reset_state()
+
+
+def _card(base: str) -> str:
+    """A test card tokenised at localstripe, as Stripe.js does in the browser."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    body = urllib.parse.urlencode({"card[number]": "4242424242424242", "card[exp_month]": "12",
+                                   "card[exp_year]": "2034", "card[cvc]": "123",
+                                   "key": "pk_test_localstripe"}).encode()
+    with urllib.request.urlopen(base + "/v1/tokens", data=body, timeout=5) as response:
+        return json.load(response)["card"]["id"]
+
+
+def test_an_order_paid_before_the_flush_carries_the_visits_attribution(client, db, company, buffered, localstripe,
+                                                                        smtp, run_jobs):
+    from factories import csrf_token
+
+    from storefront.checkout.models import Order
+
+    hoodie = make_product(company, "Hoodie", price_cents=4500, variants=[{"Size": "S"}, {"Size": "M"}])
+    page = make_page(company, [hoodie], slug="spring-sale")
+    landed = client.get("/lp/spring-sale?utm_source=ads&utm_medium=cpc&utm_campaign=spring")
+    assert landed.status_code == 200
+    assert counts(db) == (0, 0) and buffered.xlen(buffer.STREAM) == 1  # nothing flushed
+
+    token = csrf_token(client)
+    added = client.post("/cart/add", data={"variant_id": hoodie.variants[1].id, "quantity": 1},
+                        headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert added.status_code == 200
+    client.get("/checkout")
+    paid = client.post("/checkout/pay", headers={"Accept": "application/json"}, data={
+        "csrf_token": token, "email": "ada@example.com", "phone": "+1 512 555 0134", "first_name": "Ada",
+        "last_name": "Lovelace", "address1": "1 Analytical Way", "city": "Austin", "postcode": "78701",
+        "country": "US", "card_id": _card(localstripe)})
+
+    assert paid.status_code == 200 and paid.get_json()["status"] == "succeeded", paid.get_json()
+    assert buffered.xlen(buffer.STREAM) == 1  # the page_view is still waiting for the flush
+    order = db.session.execute(db.select(Order)).scalar_one()
+    assert (order.landing_page_id, order.source_type) == (page.id, "LANDING_PAGE")
+    assert (order.utm_source, order.utm_medium, order.utm_campaign) == ("ads", "cpc", "spring")
+    assert [line.variant_title for line in order.lines] == ["M"]
+    assert flush_buffer(buffered) == 1
+    assert counts(db) == (1, 1)
