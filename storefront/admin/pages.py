@@ -78,11 +78,14 @@ def _head_and(block: str, page: LandingPage, status: int = 200, **extra):
 @routes.get("/pages")
 @login_required
 def pages():
-    """The merchant's pages with status, address and last update; ``?status=`` filters."""
+    """The merchant's pages with status, address and last update, 25 a page (``?page=``);
+    ``?status=`` filters."""
     status = request.args.get("status", "")
     status = status if status in builder.STATUSES else ""
-    return render("admin/pages/list.html", "page_list", pages=builder.list_pages(status or None),
-                  current=status, filters=FILTERS, when=when)
+    rows, count = builder.page_statements(status or None)
+    listing = kit.paginate(rows, kit.page_number(), count, row=lambda page: page)
+    return render("admin/pages/list.html", "page_list", listing=listing, current=status, filters=FILTERS, when=when,
+                  link=kit.list_link("admin.pages", status=status or None))
 
 
 @routes.route("/pages/new", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ import copy
 import re
 import unicodedata
 
-from sqlalchemy import or_
+from sqlalchemy import Select, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -145,12 +145,14 @@ def _commit_slug(page: LandingPage, values: dict) -> None:
         raise PageInvalid({"slug": "This address was just taken by another page. Choose another."}, values) from exc
 
 
-def list_pages(status: str | None = None) -> list[LandingPage]:
-    """The signed-in merchant's pages, most recently updated first; ``status`` filters."""
-    statement = scoped(LandingPage).order_by(LandingPage.updated_at.desc(), LandingPage.id.desc())
+def page_statements(status: str | None = None) -> tuple[Select, Select]:
+    """(the signed-in merchant's pages, most recently updated first; their count), ``status``
+    filtering both. Page them with ``admin.kit.paginate``."""
+    rows = scoped(LandingPage).order_by(LandingPage.updated_at.desc(), LandingPage.id.desc())
+    count = scoped(LandingPage, func.count(LandingPage.id))
     if status in STATUSES:
-        statement = statement.where(LandingPage.status == status)
-    return list(db.session.execute(statement).scalars())
+        rows, count = rows.where(LandingPage.status == status), count.where(LandingPage.status == status)
+    return rows, count
 
 
 def create_page(company, form) -> LandingPage:

@@ -103,6 +103,37 @@ def test_list_shows_status_slug_and_update_time_and_filters(admin, db, company, 
     assert "HX-Request" in fragment.headers["Vary"]
 
 
+def test_list_is_paged_with_the_admin_pager(admin, db, company):
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    rival = Company(name="Rival", slug="rival-pages", currency="USD")
+    db.session.add(rival)
+    db.session.flush()
+    for n in range(27):  # newest first: p26 .. p0
+        db.session.add(LandingPage(company_id=company.id, slug=f"p{n}", title=f"Page {n}", status="draft",
+                                   updated_at=base + timedelta(hours=n)))
+    db.session.add(LandingPage(company_id=rival.id, slug="theirs", title="Theirs", status="draft",
+                               updated_at=base + timedelta(days=9)))
+    db.session.add(LandingPage(company_id=company.id, slug="live", title="Live", status="published", updated_at=base))
+    db.session.commit()
+
+    first = text(admin.get("/admin/pages"))
+    assert "/lp/p26<" in first and "/lp/p2<" in first and "/lp/p1<" not in first  # 25 a page
+    assert "Theirs" not in first and "Pages 1 to 25 of 28." in first
+    assert 'href="/admin/pages?page=2"' in first and 'hx-target="#page-list"' in first
+    second = admin.get("/admin/pages?page=2", htmx=True)
+    html = text(second)
+    assert html.lstrip().startswith('<div id="page-list">') and "<html" not in html
+    assert "/lp/p1<" in html and "/lp/p0<" in html and "/lp/live<" in html and "/lp/p26<" not in html
+    # The filter is kept by the pager; one page needs no pager.
+    drafts = text(admin.get("/admin/pages?status=draft"))
+    assert 'href="/admin/pages?status=draft&amp;page=2"' in drafts
+    assert 'class="pager"' not in text(admin.get("/admin/pages?status=published"))
+    # Unreadable page numbers give the first page; one past the end, the last.
+    for bad in ("abc", "٢", "-1", "0", "1e3", "99999999999999999999"):
+        assert "/lp/p26<" in text(admin.get(f"/admin/pages?page={bad}")), bad
+    assert "/lp/p0<" in text(admin.get("/admin/pages?page=30"))
+
+
 def test_list_times_are_in_the_merchants_timezone(admin, db, company, page):
     company.timezone = "Asia/Tokyo"
     page.updated_at = datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
