@@ -236,6 +236,27 @@ def build_merchant(app, db, stem: str) -> Merchant:
     mark_dirty(company.id, then)
     db.session.commit()
 
+    # Billing: a plan with its retry settings, a subscription, an invoice and an attempt's reason.
+    from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan
+
+    plan = SubscriptionPlan(company_id=company.id, product_id=product.id, variant_id=product.variants[0].id,
+                            name=mark(f"{stem}-PLAN monthly"), price_cents=1800, currency="USD")
+    db.session.add(plan)
+    db.session.flush()
+    subscription = Subscription(company_id=company.id, customer_id=customer.id, plan_id=plan.id, status="PAST_DUE",
+                                current_period_start=then, current_period_end=then, next_billing_at=then,
+                                stripe_customer_id=mark(f"cus_{low}"), payment_method_id=mark(f"pm_{low}"))
+    db.session.add(subscription)
+    db.session.flush()
+    invoice = Invoice(company_id=company.id, subscription_id=subscription.id, period_start=then, period_end=then,
+                      amount_cents=1800, currency="USD")
+    db.session.add(invoice)
+    db.session.flush()
+    db.session.add(PaymentAttempt(company_id=company.id, invoice_id=invoice.id, number=1, status="FAILED",
+                                  idempotency_key=mark(f"invoice-{low}-attempt-1"), scheduled_at=then,
+                                  reason=mark(f"{stem}-RETRY-REASON payday")))
+    db.session.commit()
+
     merchant.ids = {
         "page_id": page.id, "landing_page_id": page.id, "section_id": grid.id, "item_id": item.id,
         "redirect_id": db.session.execute(select(SlugRedirect.id).filter_by(landing_page_id=page.id)).scalar_one(),
@@ -249,5 +270,6 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "event_id": event.id, "field_event_id": event.id, "analysis_id": analysis.id, "user_id": user.id,
         "message_id": message.id, "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
+        "plan_id": plan.id, "subscription_id": subscription.id,
     }
     return merchant

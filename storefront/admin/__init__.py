@@ -9,6 +9,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.home", "Home"), ("admin.carts", "Carts"), ("admin.leads", "Leads"), ("admin.offers", "Offers"),
     ("admin.pages", "Pages"), ("admin.products", "Products"), ("admin.promotions", "Promotions"),
     ("admin.shipping", "Shipping & tax"), ("admin.outbox", "Outbox"),
+    ("admin.billing_dashboard", "Billing"),
     ("admin.recovery_report", "Recovery"),
     ("admin.analytics", "Analytics"),
 )
@@ -50,6 +51,7 @@ def register_admin(app: Flask) -> None:
         themes,
     )
     from storefront.admin import recovery as recovery_screen
+    from storefront.admin import subscriptions as subscriptions_screen
 
     # A blueprint per app: one that was registered once takes no more routes.
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -60,4 +62,5 @@ def register_admin(app: Flask) -> None:
         screen.routes.register(bp)
     analytics_screen.routes.register(bp)
     recovery_screen.routes.register(bp)
+    subscriptions_screen.routes.register(bp)
     app.register_blueprint(bp)
