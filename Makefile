@@ -40,6 +40,7 @@ test-fast: install
 
 bench: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench.py
+	$(BIN)/python tests/perf/bench_billing.py
 
 lint: install
 	$(BIN)/ruff check storefront tests worker.py

@@ -1,17 +1,20 @@
 """The demo merchant: the real WooCommerce catalogue and the published ``summer-sale`` page."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import current_app
 
 from storefront.accounts.models import Company, User
 from storefront.accounts.services import create_user, set_password
-from storefront.catalog.models import Product
+from storefront.catalog.images import attach_local_copy
+from storefront.catalog.models import Product, ProductImage
 from storefront.catalog.services import import_catalog
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.services import clear_section_cache
+from storefront.media.services import process_asset, snapshot, store_image
 from storefront.pricing.context import forget_pricing_config
 from storefront.pricing.models import ShippingMethod, ShippingZone
 from storefront.types import new_token
@@ -20,6 +23,8 @@ DEMO_SLUG = "demo"
 DEMO_OWNER = "owner@demo.test"
 DEMO_FILES = ("woocommerce/sample_products.csv", "woocommerce/experimental_fashion_sample_9_products.csv")
 GRID_SIZE = 24
+PHOTO_DIR = "images/woocommerce-storefront"
+HERO_ALT = "Drawings of tees, hoodies, caps, belts and sunglasses scattered on a pale background"
 
 
 def seed_demo(data_dir: str | None = None) -> tuple[LandingPage, str]:
@@ -66,9 +71,44 @@ def seed_demo(data_dir: str | None = None) -> tuple[LandingPage, str]:
         db.session.add(LandingPageProduct(landing_page_id=page.id, section_id=grid.id,
                                           product_id=product.id, position=position))
     db.session.commit()
+    hero.settings = {**hero.settings, **_attach_demo_photos(company, base / PHOTO_DIR)}
+    db.session.commit()
     _seed_shipping(company)
     clear_section_cache()
     return page, _reset_owner(company)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _attach_demo_photos(company: Company, photos: Path) -> dict:
+    """Attach the sample products' own photos (``products-<slug>.jpg``, see the folder's
+    SOURCES.md) as the stored copies of each matching product's main image, matched by the
+    handle without Woo's "woo-" prefix or by the slug of the title; made here, offline, with
+    no fetch. Products without a photo keep the placeholder. Returns the hero's settings
+    for ``hero.jpg`` ({"image": snapshot}), or {} when the folder is missing."""
+    if not photos.is_dir():
+        return {}
+    by_slug = {p.stem.removeprefix("products-"): p for p in photos.glob("products-*.jpg")}
+    products = db.session.execute(
+        db.select(Product).filter_by(company_id=company.id).order_by(Product.id)
+    ).scalars().all()
+    for product in products:
+        path = by_slug.get(product.handle.removeprefix("woo-")) or by_slug.get(_slug(product.title))
+        if path is None:
+            continue
+        if not product.images:
+            product.images.append(ProductImage(src=f"demo:{path.name}", alt=product.title, position=1))
+            db.session.flush()
+        attach_local_copy(product.images[0], path.read_bytes(), company.id, process_now=True)
+    hero = photos / "hero.jpg"
+    if not hero.is_file():
+        return {}
+    asset = store_image(company.id, hero.read_bytes())
+    db.session.commit()
+    process_asset(asset.id)
+    return {"image": snapshot(asset, HERO_ALT)}
 
 
 def _seed_shipping(company: Company) -> None:

@@ -50,6 +50,7 @@ def register_admin(app: Flask) -> None:
         tax,
         themes,
     )
+    from storefront.admin import product_images as product_images_screen
     from storefront.admin import recovery as recovery_screen
     from storefront.admin import subscriptions as subscriptions_screen
 
@@ -62,5 +63,6 @@ def register_admin(app: Flask) -> None:
         screen.routes.register(bp)
     analytics_screen.routes.register(bp)
     recovery_screen.routes.register(bp)
+    product_images_screen.routes.register(bp)
     subscriptions_screen.routes.register(bp)
     app.register_blueprint(bp)

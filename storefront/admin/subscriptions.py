@@ -17,7 +17,6 @@ from storefront.billing import admin_services as svc
 from storefront.billing.forms import ACTION_LABELS, STRATEGY_LABELS, PlanForm
 from storefront.billing.models import Subscription, SubscriptionPlan
 from storefront.billing.plans import PlanError, describe_interval
-from storefront.checkout.models import Customer
 from storefront.extensions import db
 from storefront.htmx import render
 from storefront.inputs import multiline
@@ -116,7 +115,7 @@ def subscription(subscription_id: int):
     """One subscription: its plan, customer and the invoice and attempt timeline with each
     attempt's reason."""
     sub = get_or_404(Subscription, subscription_id)
-    customer = db.session.get(Customer, sub.customer_id)
+    customer = svc.customer_of(sub)
     return render("admin/billing/subscription.html", "content", **_context(
         sub=sub, customer=customer, timeline=svc.timeline(sub)))
 

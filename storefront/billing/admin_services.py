@@ -87,6 +87,11 @@ def subscriptions_query(status: str | None) -> tuple[Select, Select]:
     return rows, count
 
 
+def customer_of(sub: Subscription) -> Customer:
+    """The subscription's customer (same merchant: the subscription was scoped)."""
+    return db.session.get(Customer, sub.customer_id)
+
+
 def timeline(sub: Subscription) -> list[tuple[Invoice, list[PaymentAttempt]]]:
     """The subscription's invoices, newest first, each with its attempts in order."""
     invoices = list(db.session.execute(

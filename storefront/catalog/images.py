@@ -17,7 +17,7 @@ from storefront.extensions import db
 from storefront.media.fetch import FetchRefused, fetch
 from storefront.media.models import MediaAsset
 from storefront.media.processing import ImageRefused
-from storefront.media.services import schedule_processing, store_image
+from storefront.media.services import process_asset, schedule_processing, store_image
 from storefront.queue import enqueue, redis_connection
 from storefront.types import utcnow
 
@@ -108,6 +108,49 @@ def attach_upload(product: Product, data: bytes, filename: str, alt: str = "",
     if asset.status == "pending":
         schedule_processing(asset.id)
     return image
+
+
+def attach_local_copy(image: ProductImage, data: bytes, company_id: int, process_now: bool = False) -> MediaAsset:
+    """Use ``data`` as the stored copy of ``image``'s source (a photo we already hold, such as
+    the demo's copies of the sample catalogue's photos), without fetching it. ``src`` stays,
+    so a re-import of the same file keeps the copy. ``process_now`` makes the derivatives
+    here rather than in a job. Raises ImageRefused before anything is stored. Commits."""
+    asset = store_image(company_id, data)
+    image.asset_id, image.fetched_at, image.fetch_error = asset.id, utcnow(), None
+    db.session.commit()
+    if asset.status == "pending":
+        process_asset(asset.id) if process_now else schedule_processing(asset.id)
+    return asset
+
+
+def set_alt(image: ProductImage, alt: str) -> None:
+    """Set ``image``'s alt text (at most 500 characters, checked by the form). Commits."""
+    image.alt = alt
+    db.session.commit()
+
+
+def move_image(product: Product, image: ProductImage, direction: str) -> bool:
+    """Swap ``image`` with its neighbour (``direction`` "up": earlier, "down": later) and
+    renumber the positions 1..n. False when it is already first or last. Commits."""
+    images = sorted(product.images, key=lambda i: (i.position, i.id))
+    index = images.index(image)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(images):
+        return False
+    images[index], images[other] = images[other], images[index]
+    for position, item in enumerate(images, start=1):
+        item.position = position
+    db.session.commit()
+    return True
+
+
+def remove_image(product: Product, image: ProductImage) -> None:
+    """Take ``image`` off ``product`` (its stored file stays: other rows may share it, and
+    content-hashed files are never rewritten). Commits."""
+    product.images.remove(image)
+    for position, item in enumerate(sorted(product.images, key=lambda i: (i.position, i.id)), start=1):
+        item.position = position
+    db.session.commit()
 
 
 def image_state(image: ProductImage) -> tuple[str, str]:

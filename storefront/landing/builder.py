@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from storefront.accounts.scoping import scoped
-from storefront.catalog.models import Product, Variant
+from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect
 from storefront.landing.sections import TYPES, Context, parse_settings
@@ -409,7 +409,7 @@ def search_products(query: str) -> list[Product]:
     (all products when empty), by title, at most SEARCH_LIMIT."""
     statement = (
         scoped(Product).order_by(Product.title, Product.id).limit(SEARCH_LIMIT)
-        .options(selectinload(Product.variants), selectinload(Product.images))
+        .options(selectinload(Product.variants), selectinload(Product.images).joinedload(ProductImage.asset))
     )
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

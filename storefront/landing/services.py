@@ -76,7 +76,8 @@ def load_sections(page: LandingPage) -> list[Section]:
             .options(
                 selectinload(Section.products)
                 .joinedload(LandingPageProduct.product)
-                .options(selectinload(Product.variants), selectinload(Product.images))
+                .options(selectinload(Product.variants),
+                         selectinload(Product.images).joinedload(ProductImage.asset))
             )
         ).scalars()
     )

@@ -1,6 +1,7 @@
 """MediaAsset: one stored image of a merchant and the derivatives made from it."""
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from flask import current_app
@@ -54,6 +55,15 @@ class MediaAsset(db.Model):
     def srcset(self, fmt: str) -> str:
         """"url 320w, url 640w, ..." over the derivatives made."""
         return ", ".join(f"{self.url(w, fmt)} {w}w" for w in self.widths)
+
+    @property
+    def color_data_uri(self) -> str:
+        """The dominant colour as a 1x1 GIF data URI: the placeholder shown behind the image
+        while it loads (an image, not a style attribute, so the CSP needs no inline styles)."""
+        hex_rgb = (self.color or "#eeeeee").lstrip("#")
+        gif = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + bytes.fromhex(hex_rgb) + b"\x00\x00\x00"
+               b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+        return "data:image/gif;base64," + base64.b64encode(gif).decode()
 
     def fallback_width(self, wanted: int = 640) -> int:
         """The smallest derivative at least ``wanted`` px wide, else the widest."""

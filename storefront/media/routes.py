@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import abort, send_file
 
+from storefront.media.models import MediaAsset
 from storefront.media.storage import KEY_RE, get_storage
 from storefront.routing import Routes
 
@@ -27,3 +28,15 @@ def media_file(key: str):
     response = send_file(path, mimetype=_TYPES[key.rsplit(".", 1)[1]], conditional=True, etag=True)
     response.headers["Cache-Control"] = IMMUTABLE
     return response
+
+
+_SNAPSHOT_FIELDS = ("sha256", "ext", "width", "height", "color", "widths", "status")
+
+
+@routes.app_template_global("media_asset")
+def media_asset_from_snapshot(snapshot: dict | None) -> MediaAsset | None:
+    """A transient MediaAsset from ``services.snapshot`` (kept in a section's settings, so
+    the hero renders without a query); None for anything else."""
+    if not isinstance(snapshot, dict) or not isinstance(snapshot.get("widths"), list):
+        return None
+    return MediaAsset(**{k: snapshot.get(k) for k in _SNAPSHOT_FIELDS})

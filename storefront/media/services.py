@@ -77,4 +77,11 @@ def process_asset(asset_id: int, now: datetime | None = None) -> str:
     return READY
 
 
-__all__ = ["DERIVED", "ImageRefused", "process_asset", "schedule_processing", "store_image"]
+def snapshot(asset: MediaAsset, alt: str = "") -> dict:
+    """What a page needs to show ``asset`` without loading it: {sha256, ext, width, height,
+    color, widths, status, alt}; ``media_asset(snapshot)`` in templates turns it back."""
+    return {"sha256": asset.sha256, "ext": asset.ext, "width": asset.width, "height": asset.height,
+            "color": asset.color, "widths": list(asset.widths), "status": asset.status, "alt": alt}
+
+
+__all__ = ["DERIVED", "ImageRefused", "process_asset", "schedule_processing", "snapshot", "store_image"]

@@ -1,0 +1,85 @@
+"""Product images on pages: one macro (srcset, sizes, width/height, lazy or eager hero, alt
+or title, placeholder), pages never link the catalogue's remote URL, and images add no
+statement per product to the landing page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from factories import make_page, make_product
+from images import photo
+from test_query_counts import count
+
+from storefront.catalog.images import attach_upload
+from storefront.media.services import snapshot
+
+
+@pytest.fixture()
+def local(app, tmp_path):
+    app.config.update(REDIS_URL="", MEDIA_ROOT=str(tmp_path / "media"))
+
+
+def _imgs(html: str) -> list[str]:
+    return re.findall(r"<img [^>]*>", html)
+
+
+def test_a_ready_image_gets_srcset_sizes_dimensions_and_alt(db, company, client, local):
+    tee = make_product(company, "Classic Tee")  # its catalogue image is https://example.invalid/tee.jpg
+    tee.images[0].alt = ""
+    db.session.commit()
+    attach_upload(tee, photo("products-tshirt.jpg"), "tee.jpg", replace=tee.images[0])
+    make_page(company, [tee])
+    html = client.get("/lp/summer-sale").get_data(as_text=True)
+    assert "example.invalid" not in html
+    asset = tee.images[0].asset
+    main = next(i for i in _imgs(html) if "srcset" in i)
+    assert f'srcset="{asset.srcset("jpg")}"' in main and 'width="801" height="801"' in main
+    assert 'alt="Classic Tee"' in main  # no alt text: the product title
+    assert 'loading="lazy"' in main and "fetchpriority" not in main
+    assert re.search(r'<source type="image/webp" srcset="/media/img/[^"]+-320w\.webp 320w, [^"]+-640w\.webp 640w, [^"]+-801w\.webp 801w" sizes="[^"]+">', html)
+    assert 'sizes="(min-width: 1000px) 285px' in main
+    # Every URL on the page is ours: the derivatives and the colour placeholder.
+    for tag in _imgs(html):
+        for url in re.findall(r'(?:src|srcset)="([^"]+)"', tag):
+            assert url.startswith(("/media/img/", "data:image/gif;base64,")), tag
+    assert client.get(asset.url(320, "webp")).status_code == 200
+
+
+def test_an_image_not_yet_fetched_or_processed_shows_the_placeholder(db, company, client, local):
+    cap = make_product(company, "Cap")
+    make_page(company, [cap])
+    html = client.get("/lp/summer-sale").get_data(as_text=True)
+    assert "example.invalid" not in html and "<img" not in html.split('class="product-grid')[1].split("</section>")[0]
+    assert '<span class="image-placeholder" role="img" aria-label="Cap"></span>' in html
+
+
+def test_the_hero_image_is_eager_with_high_priority(db, company, client, local):
+    from storefront.landing.models import Section
+
+    tee = make_product(company, "Tee")
+    page = make_page(company, [tee])
+    image = attach_upload(tee, photo("hero.jpg"), "hero.jpg", alt="Models in the new season's hoodies")
+    hero = db.session.execute(db.select(Section).filter_by(landing_page_id=page.id, type="hero")).scalar_one()
+    hero.settings = {**hero.settings, "image": snapshot(image.asset, image.alt)}
+    db.session.commit()
+    html = client.get("/lp/summer-sale").get_data(as_text=True)
+    tag = next(i for i in _imgs(html) if "fetchpriority" in i)
+    assert 'loading="eager" fetchpriority="high"' in tag and 'alt="Models in the new season' in tag
+    assert 'width="3795" height="2355"' in tag and "-1600w.jpg 1600w" in tag
+    assert [i for i in _imgs(html) if "fetchpriority" in i] == [tag]  # only the hero
+
+
+def test_images_add_no_statement_per_product(app, db, company, local):
+    def page_of(n, slug):
+        products = [make_product(company, f"{slug} {i}") for i in range(n)]
+        for product in products:
+            attach_upload(product, photo("products-cap.jpg"), "cap.jpg", replace=product.images[0])
+        make_page(company, products, slug=slug)
+
+    page_of(2, "two")
+    page_of(12, "twelve")
+    small, few = count(app, db, lambda: app.test_client().get("/lp/two"))
+    large, many = count(app, db, lambda: app.test_client().get("/lp/twelve"))
+    assert small.status_code == large.status_code == 200
+    assert large.get_data(as_text=True).count("-320w.webp 320w") == 12
+    assert len(many) == len(few)  # the images come with the products' image rows (one JOIN)
