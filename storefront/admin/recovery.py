@@ -18,7 +18,7 @@ from storefront.dates import period_start
 from storefront.htmx import render
 from storefront.inputs import optional_int
 from storefront.money import format_money
-from storefront.recovery import previews, services
+from storefront.recovery import delivery, previews, services
 from storefront.recovery.forms import RecoverySettingsForm, form_data
 from storefront.recovery.models import CartSaveAttempt
 from storefront.recovery.reports import report
@@ -88,7 +88,7 @@ def recovery_send_now(attempt_id: int, intervention_id: int):
     """Send one pending message of this attempt now (stop rules, consent and quiet hours
     still apply); 404 for another merchant's attempt or a message not pending."""
     attempt = get_or_404(CartSaveAttempt, attempt_id)
-    if services.send_now(attempt, intervention_id) is None:
+    if delivery.send_now(attempt, intervention_id) is None:
         abort(404)
     return done("Message sent to the queue: it goes out now unless a stop rule or quiet hours hold it.",
                 url_for("admin.recovery_attempt", attempt_id=attempt.id))

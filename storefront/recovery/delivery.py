@@ -37,6 +37,7 @@ from storefront.recovery.models import (
     CANCELLED,
     EXHAUSTED,
     FAILED,
+    PAUSED,
     PENDING_INTERVENTION,
     QUEUED,
     SCHEDULED,
@@ -302,3 +303,24 @@ def tick(now: datetime | None = None) -> int:
     how many messages were claimed."""
     sweep_stuck(now)
     return len(claim_due(now))
+
+
+def send_now(attempt: CartSaveAttempt, intervention_id: int, now: datetime | None = None) -> CartIntervention | None:
+    """The merchant's "send now" on one pending (SCHEDULED or PAUSED) message of a running
+    attempt: it is claimed (QUEUED) and its job enqueued at once; the stop rules, consent
+    and quiet hours still apply when it is sent. Returns the message, or None when it is
+    not this attempt's or not pending. Commits."""
+    now = now or utcnow()
+    intervention = db.session.execute(
+        select(CartIntervention).where(CartIntervention.id == intervention_id,
+                                       CartIntervention.attempt_id == attempt.id,
+                                       CartIntervention.status.in_((SCHEDULED, PAUSED)))
+        .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+    if intervention is None or attempt.status != ACTIVE:
+        db.session.rollback()
+        return None
+    intervention.status, intervention.queued_at, intervention.updated_at = QUEUED, now, now
+    intervention.scheduled_at, intervention.schedule_reason = now, "sent now by the merchant"
+    db.session.commit()
+    enqueue_many(deliver, [(intervention.id, None)])
+    return intervention

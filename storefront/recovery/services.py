@@ -17,6 +17,7 @@ from storefront.accounts.models import Company
 from storefront.cart.models import Cart
 from storefront.cart.services import cart_info
 from storefront.extensions import db
+from storefront.leads.consent import is_opted_out
 from storefront.leads.models import Lead
 from storefront.notifications.quiet_hours import SendingWindow, next_send_time
 from storefront.recovery import stages as flow
@@ -115,7 +116,8 @@ def _startable(now: datetime):
 
 def start_attempts(now: datetime | None = None) -> int:
     """Start an attempt for every ABANDONED cart that has none running (and none started in
-    the last 7 days), at merchants whose flow is on; returns how many started. Commits.
+    the last 7 days), at merchants whose flow is on, unless its shopper chose "Don't save
+    my details" at checkout; returns how many started. Commits.
 
     The attempt's plan (``stages.plan``) counts from the cart's ``updated_at`` (the
     shopper's last change, kept by the abandonment job). Carts are locked with SKIP LOCKED,
@@ -127,7 +129,8 @@ def start_attempts(now: datetime | None = None) -> int:
     for cart in carts:
         if cart.company_id not in settings:
             settings[cart.company_id] = settings_for(cart.company_id)
-        if settings[cart.company_id].enabled:
+        # "Don't save my details" at checkout: the shopper is not contacted.
+        if settings[cart.company_id].enabled and not is_opted_out(cart):
             _start(cart, settings[cart.company_id], now)
             started += 1
     db.session.commit()
@@ -303,26 +306,3 @@ def stop_by_merchant(attempt: CartSaveAttempt, user, now: datetime | None = None
     db.session.commit()
     return cancelled
 
-
-def send_now(attempt: CartSaveAttempt, intervention_id: int, now: datetime | None = None) -> CartIntervention | None:
-    """The merchant's "send now" on one pending (SCHEDULED or PAUSED) message of a running
-    attempt: it is claimed (QUEUED) and its job enqueued at once; the stop rules, consent
-    and quiet hours still apply when it is sent. Returns the message, or None when it is
-    not this attempt's or not pending. Commits."""
-    from storefront.queue import enqueue_many
-    from storefront.recovery.delivery import deliver
-
-    now = now or utcnow()
-    intervention = db.session.execute(
-        select(CartIntervention).where(CartIntervention.id == intervention_id,
-                                       CartIntervention.attempt_id == attempt.id,
-                                       CartIntervention.status.in_((SCHEDULED, PAUSED)))
-        .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
-    if intervention is None or attempt.status != ACTIVE:
-        db.session.rollback()
-        return None
-    intervention.status, intervention.queued_at, intervention.updated_at = QUEUED, now, now
-    intervention.scheduled_at, intervention.schedule_reason = now, "sent now by the merchant"
-    db.session.commit()
-    enqueue_many(deliver, [(intervention.id, None)])
-    return intervention

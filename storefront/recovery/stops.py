@@ -4,7 +4,8 @@
 Stop the whole attempt (every pending message CANCELLED):
 - an order at this merchant by that cart, that email or that phone after the attempt
   started (the attempt is CONVERTED);
-- the cart converted, merged, expired or emptied, or the lead erased (EXPIRED).
+- the cart converted, merged, expired or emptied, the lead erased, or the shopper chose
+  "Don't save my details" at checkout (EXPIRED).
 Pause it: the cart is in use again (ACTIVE): its pending messages wait (PAUSED).
 Cancel this message only: email to an address unsubscribed at this merchant; a text or
 call without live consent (STOP replied, consent withdrawn, never given).
@@ -18,6 +19,7 @@ from sqlalchemy import func, or_, select
 from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
 from storefront.extensions import db
+from storefront.leads.consent import is_opted_out
 from storefront.leads.models import Lead
 from storefront.notifications.consent import has_consent
 from storefront.notifications.phones import PhoneError, normalise_phone
@@ -39,6 +41,7 @@ class Facts:
     order_id: int | None
     lead_erased: bool
     reachable: bool
+    opted_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def decide(facts: Facts) -> Decision:
         return Decision(STOP_ATTEMPT, "the shopper placed an order", CONVERTED)
     if facts.lead_erased:
         return Decision(STOP_ATTEMPT, "the lead was erased", EXPIRED)
+    if facts.opted_out:
+        return Decision(STOP_ATTEMPT, "the shopper chose not to have their details saved", EXPIRED)
     if facts.cart_status in ("MERGED", "EXPIRED"):
         return Decision(STOP_ATTEMPT, f"the cart was {facts.cart_status.lower()}", EXPIRED)
     if facts.line_count == 0:
@@ -111,4 +116,4 @@ def facts_for(intervention: CartIntervention, attempt: CartSaveAttempt, cart: Ca
     order = order_since(attempt)
     return Facts(channel=intervention.channel, cart_status=cart.status, line_count=lines,
                  order_id=order.id if order else None, lead_erased=bool(lead and lead.erased_at),
-                 reachable=reachable(intervention, attempt))
+                 reachable=reachable(intervention, attempt), opted_out=is_opted_out(cart))

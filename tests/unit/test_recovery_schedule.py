@@ -84,6 +84,7 @@ def facts(**changes) -> Facts:
     ({"order_id": 7, "cart_status": "ACTIVE", "reachable": False}, STOP_ATTEMPT, "CONVERTED"),
     ({"cart_status": "CONVERTED"}, STOP_ATTEMPT, "CONVERTED"),
     ({"lead_erased": True}, STOP_ATTEMPT, "EXPIRED"),
+    ({"opted_out": True}, STOP_ATTEMPT, "EXPIRED"),
     ({"cart_status": "MERGED"}, STOP_ATTEMPT, "EXPIRED"),
     ({"cart_status": "EXPIRED"}, STOP_ATTEMPT, "EXPIRED"),
     ({"line_count": 0}, STOP_ATTEMPT, "EXPIRED"),

@@ -130,3 +130,26 @@ def test_under_the_worker_a_transient_fault_is_retried_by_rq(app, db, company, s
     assert delivery.deliver(claimed, left + timedelta(hours=1, minutes=1)) == "SENT"  # what the retry runs
     assert len(smtp) == 1
     assert delivery.deliver(claimed) == "SENT" and len(smtp) == 1
+
+
+def test_a_shopper_who_chose_not_to_be_saved_is_never_contacted(app, db, company, smtp, in_process):
+    from storefront.cart.lifecycle import abandon_idle_carts
+    from storefront.recovery import services
+    from storefront.visits.models import Visit
+
+    cart, attempt, left = abandoned_cart(company)
+    visit = Visit(company_id=company.id, token="opted-out-visit", visitor_id="visitor-1", capture_opt_out=True)
+    db.session.add(visit)
+    db.session.flush()
+    cart.visit_id = visit.id
+    db.session.commit()
+    # At send time: the running attempt stops.
+    delivery.claim_due(left + timedelta(hours=1))
+    assert smtp == [] and db.session.get(CartSaveAttempt, attempt.id).status == "EXPIRED"
+    # And a cart abandoned by such a shopper starts no attempt.
+    other, *_ = abandoned_cart(company, fields={"email": "other@example.test"})
+    db.session.execute(db.delete(CartSaveAttempt).where(CartSaveAttempt.cart_id == other.id))
+    other.visit_id, other.status = visit.id, "ABANDONED"
+    db.session.commit()
+    assert abandon_idle_carts(left + timedelta(hours=2)) == 0
+    assert services.start_attempts(left + timedelta(hours=2)) == 0
