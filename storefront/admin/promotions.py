@@ -112,19 +112,23 @@ def promotion_deactivate(promotion_id: int):
     return _saved(promotion, message)
 
 
-def _codes_page(promotion: Promotion, form: CodesForm, status: int = 200):
-    return render(CODES, "codes", status=status, promotion=promotion, summary=codes.code_summary(promotion),
-                  form=form, **_common())
+def _codes_page(promotion: Promotion, form: CodesForm, status: int = 200, block: str = "codes"):
+    summary = codes.code_summary(promotion)
+    page = kit.paginate(codes.code_rows(promotion), kit.page_number(), summary.total, row=lambda code: code)
+    return render(CODES, block, status=status, promotion=promotion, summary=summary, page=page, form=form,
+                  link=kit.list_link("admin.promotion_codes", promotion_id=promotion.id), **_common())
 
 
 @routes.route("/promotions/<int:promotion_id>/codes", methods=["GET", "POST"])
 @login_required
 def promotion_codes(promotion_id: int):
-    """The promotion's single-use codes; POST generates 1..500 more with an expiry."""
+    """The promotion's single-use codes, 25 a page (``?page=``; over htmx the list alone);
+    POST generates 1..500 more with an expiry."""
     promotion = get_or_404(Promotion, promotion_id)
     form = CodesForm.of(current_user.company)
     if request.method == "GET":
-        return _codes_page(promotion, form)
+        # The pager swaps the list alone, so a half-typed form above it is kept.
+        return _codes_page(promotion, form, block="code_list")
     if form.validate():
         try:
             made = codes.generate_codes(promotion, form.count.data, form.prefix.data, form.expires_at.data)

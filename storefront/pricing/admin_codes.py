@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import Select, and_, case, func
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Company
@@ -50,20 +50,19 @@ def generate_codes(promotion: Promotion, count: int, prefix: str, expires_at: da
 
 @dataclass(frozen=True)
 class CodeSummary:
-    """The promotion's generated codes: counts and the ``latest`` (newest first)."""
+    """The counts of the promotion's generated codes."""
 
     total: int
     used: int
     expired: int
-    latest: list[PromotionCode]
 
     @property
     def unused(self) -> int:
         return self.total - self.used - self.expired
 
 
-def code_summary(promotion: Promotion, limit: int = 200, now: datetime | None = None) -> CodeSummary:
-    """Counts of the promotion's codes (one query) and its ``limit`` newest codes."""
+def code_summary(promotion: Promotion, now: datetime | None = None) -> CodeSummary:
+    """Counts of the promotion's codes: all, used, and expired unused at ``now``. One query."""
     now = now or utcnow()
     used = PromotionCode.used_at.is_not(None)
     expired = and_(PromotionCode.used_at.is_(None), PromotionCode.expires_at.is_not(None), PromotionCode.expires_at <= now)
@@ -72,10 +71,13 @@ def code_summary(promotion: Promotion, limit: int = 200, now: datetime | None = 
                func.coalesce(func.sum(case((expired, 1), else_=0)), 0))
         .where(PromotionCode.promotion_id == promotion.id)
     ).one()
-    latest = db.session.execute(
-        scoped(PromotionCode).where(PromotionCode.promotion_id == promotion.id).order_by(PromotionCode.id.desc()).limit(limit)
-    ).scalars().all()
-    return CodeSummary(total, int(n_used), int(n_expired), list(latest))
+    return CodeSummary(total, int(n_used), int(n_expired))
+
+
+def code_rows(promotion: Promotion) -> Select:
+    """The promotion's codes, newest first (the count is ``code_summary().total``). Page them
+    with ``admin.kit.paginate``."""
+    return scoped(PromotionCode).where(PromotionCode.promotion_id == promotion.id).order_by(PromotionCode.id.desc())
 
 
 def codes_csv(promotion: Promotion, company: Company) -> str:

@@ -328,6 +328,27 @@ def test_generate_codes_count_uniqueness_prefix_and_expiry(admin, token, db, com
     assert lines[0] == "code,expires,used" and len(lines) == 526 and "2031-01-15 18:00 EST" in lines[1]
 
 
+def test_codes_are_listed_25_a_page_with_the_admin_pager(admin, token, db, company):
+    promotion = make_promotion(company, code=None, name="Winback", percent_bp=1000)
+    path = f"/admin/promotions/{promotion.id}/codes"
+    assert post(admin, token, path, {"count": "30", "expires_at": "2031-01-15T18:00"}).status_code == 303
+    newest = db.session.execute(select(PromotionCode.code).filter_by(promotion_id=promotion.id)
+                                .order_by(PromotionCode.id.desc())).scalars().all()
+
+    first = text(admin.get(path))
+    assert all(code in first for code in newest[:25]) and not any(code in first for code in newest[25:])
+    assert "Codes 1 to 25 of 30, newest first" in first and f'href="{path}?page=2"' in first
+    assert 'hx-target="#code-list"' in first and "Download all 30 as CSV" in first
+    second = admin.get(f"{path}?page=2", headers=HX)
+    html = text(second)
+    assert second.status_code == 200 and html.lstrip().startswith('<section id="code-list"')
+    assert "<html" not in html and 'name="count"' not in html  # the list alone: the form above is kept
+    assert all(code in html for code in newest[25:]) and newest[0] not in html
+    assert all(code in text(admin.get(f"{path}?page=2")) for code in newest[25:])  # without JavaScript
+    for bad in ("x", "٢", "-3", "99999999999999999999"):
+        assert newest[0] in text(admin.get(f"{path}?page={bad}")), bad
+
+
 @pytest.mark.parametrize("data, message", [
     ({"count": "0"}, "Number of codes must be a whole number from 1 to 500."),
     ({"count": "501"}, "from 1 to 500"),
