@@ -225,6 +225,23 @@ def build_merchant(app, db, stem: str) -> Merchant:
     record_consent(company.id, "+15125550100", mark(f"{stem}-CONSENT text me about my cart"), "CHECKOUT")
     suppress(company.id, f"gone@{low}.test", "UNSUBSCRIBED", "link")
 
+    # An experiment on the page (stopped, so landing views stay as they are) with the
+    # visit's visitor exposed to its variant: the rollups key the visit by it.
+    from storefront.analytics.models import Experiment, ExperimentExposure, ExperimentVariant
+
+    experiment = Experiment(company_id=company.id, landing_page_id=page.id, name=mark(f"{stem}-EXPERIMENT"),
+                            hypothesis=mark(f"{stem}-HYPOTHESIS"), metric="conversion_rate", status="stopped",
+                            started_at=then - timedelta(days=1), stopped_at=utcnow())
+    db.session.add(experiment)
+    db.session.flush()
+    treatment = ExperimentVariant(experiment_id=experiment.id, company_id=company.id, position=1, weight=50,
+                                  name=mark(f"{stem}-VARIANT"), headline=mark(f"{stem}-HEADLINE"))
+    db.session.add_all([ExperimentVariant(experiment_id=experiment.id, company_id=company.id, position=0,
+                                          name="Control", is_control=True, weight=50), treatment])
+    db.session.flush()
+    db.session.add(ExperimentExposure(company_id=company.id, experiment_id=experiment.id, variant_id=treatment.id,
+                                      visitor_id=visit.visitor_id, created_at=then))
+
     # Analytics: this merchant's rollup rows (only its own: a refresh would rewrite every
     # merchant's and empty the queue) and an hour queued for the next refresh.
     from storefront.analytics.models import HourlyRollup
@@ -272,4 +289,5 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
         "plan_id": plan.id, "subscription_id": subscription.id,
     }
+    merchant.ids["experiment_id"] = experiment.id
     return merchant

@@ -12,6 +12,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.billing_dashboard", "Billing"),
     ("admin.recovery_report", "Recovery"),
     ("admin.analytics", "Analytics"),
+    ("admin.experiments", "Experiments"),
 )
 
 
@@ -33,6 +34,7 @@ def _private(response):
 def register_admin(app: Flask) -> None:
     """Add every screen's routes to ``bp`` and register it on ``app``."""
     from storefront.admin import analytics as analytics_screen
+    from storefront.admin import experiments as experiments_screen
     from storefront.admin import (
         auth,
         carts,
@@ -62,6 +64,7 @@ def register_admin(app: Flask) -> None:
                    product_import, promotions, shipping, tax, themes, outbox):
         screen.routes.register(bp)
     analytics_screen.routes.register(bp)
+    experiments_screen.routes.register(bp)
     recovery_screen.routes.register(bp)
     product_images_screen.routes.register(bp)
     subscriptions_screen.routes.register(bp)
