@@ -92,8 +92,9 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
     runs.append(wrk("landing, faults", f"{shop.base}/lp/{SLUG}", script, FAULT_SECONDS))
     thread.join(timeout=30)
     cut = runs[-1].socket_errors
-    # A deploy: gunicorn stopped (finishing what it serves) and started again.
-    wait_healthy(shop, "/healthz")
+    # A deploy: gunicorn stopped (finishing what it serves) and started again. On a busy
+    # machine the reloaded workers may take a while to import the app.
+    wait_healthy(shop, "/healthz", seconds=120)
     stop(shop.proc)
     shop = gunicorn("storefront.wsgi:app", root, env, tmp, f"{name}-shop", "/healthz")
     steps.append("after: gunicorn stopped and started again; a short run")

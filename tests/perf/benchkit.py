@@ -169,7 +169,8 @@ def wait_healthy(server: Server, health: str, seconds: float = 30) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer in {seconds} s:\n{server.log_path.read_text()[-3000:]}")
+    raise RuntimeError(f"gunicorn did not answer in {seconds} s (workers now: {server.workers}):\n"
+                       f"{server.log_path.read_text()[-3000:]}")
 
 
 # --------------------------------------------------------------------------- probes
