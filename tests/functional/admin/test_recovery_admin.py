@@ -75,6 +75,8 @@ def test_the_report_counts_orders_not_clicks(app, db, company, smtp, admin):
     cells = [c.split(">", 1)[1].split("<")[0] for c in row.split("<td")[1:]]
     assert cells == ["EMAIL", "2", "1", "1", "0", "0", "1", "$36.00"]
     assert 'data-cents="3600"' in row
+    chart = page.split('<svg class="ea-chart"')[1].split("</svg>")[0]
+    assert "Incentive email (EMAIL): 1 sent, 1 clicked, 1 recovered orders." in chart
     reminder = page.split('<th scope="row" data-label="Stage">Reminder email</th>')[1].split("</tr>")[0]
     assert [c.split(">", 1)[1].split("<")[0] for c in reminder.split("<td")[1:]][:5] == ["EMAIL", "2", "1", "0", "1"]
     code = interventions(won)["INCENTIVE_EMAIL"].offer_code
