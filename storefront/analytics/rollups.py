@@ -62,9 +62,12 @@ HOUR = timedelta(hours=1)
 DEFAULT_GRACE_MINUTES = 180
 # Ids are handed out at INSERT and become visible at COMMIT, so a row may appear below an id
 # already seen; rescanning this many ids below the last seen catches them (cheaply: a
-# primary-key range). Writers commit within a batch (the visit flush: 500 rows), so the
-# rows in flight at once stay well under it. ``ANALYTICS_ID_SLACK`` overrides it.
+# primary-key range). The visit flush commits events and visits in batches of 500; orders
+# and leads commit one per request, so far fewer are ever in flight at once.
+# ``ANALYTICS_ID_SLACK`` overrides the first (and scales the others by a tenth).
 ID_SLACK = 1000
+# Late hours closer together than this are rewritten as one range (fewer, larger statements).
+MERGE_GAP = timedelta(hours=12)
 # "SFRU": the advisory lock's key, one for the whole refresh.
 LOCK_KEY = 0x53465255
 KEY_PARTS = ("company_id", "landing_page_id", "variant_id", "utm_source", "utm_medium", "utm_campaign", "hour")
@@ -265,6 +268,7 @@ def _rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) -
 def _late_hours(state: RollupState) -> tuple[set[tuple[int, datetime]], dict[str, int]]:
     """(company id, hour) pairs of rows above the last seen ids, and the new highest ids."""
     slack = int(current_app.config.get("ANALYTICS_ID_SLACK", ID_SLACK))
+    slacks = {"last_event_id": slack, "last_visit_id": slack, "last_order_id": slack // 10, "last_lead_id": slack // 10}
     pairs: set[tuple[int, datetime]] = set()
     highest: dict[str, int] = {}
     sources = (
@@ -274,7 +278,7 @@ def _late_hours(state: RollupState) -> tuple[set[tuple[int, datetime]], dict[str
         ("last_lead_id", Lead, Lead.company_id, Lead.created_at),
     )
     for name, model, company, moment in sources:
-        since = max(0, (getattr(state, name) or 0) - slack)
+        since = max(0, (getattr(state, name) or 0) - slacks[name])
         top = db.session.execute(select(func.max(model.id))).scalar()
         highest[name] = max(top or 0, getattr(state, name) or 0)
         if top is None or top <= since:
@@ -296,13 +300,14 @@ def _late_hours(state: RollupState) -> tuple[set[tuple[int, datetime]], dict[str
 
 
 def _runs(pairs: set[tuple[int, datetime]]) -> list[tuple[datetime, datetime, frozenset[int]]]:
-    """Consecutive dirty hours as [start, end) ranges, each with the merchants dirty in it."""
+    """Dirty hours as [start, end) ranges (hours less than MERGE_GAP apart share one), each
+    with the merchants dirty in it; the hours between are rewritten too, which is harmless."""
     by_hour: dict[datetime, set[int]] = defaultdict(set)
     for company, hour in pairs:
         by_hour[hour].add(company)
     runs: list[tuple[datetime, datetime, frozenset[int]]] = []
     for hour in sorted(by_hour):
-        if runs and runs[-1][1] == hour:
+        if runs and hour - runs[-1][1] < MERGE_GAP:
             start, _end, companies = runs[-1]
             runs[-1] = (start, hour + HOUR, companies | by_hour[hour])
         else:

@@ -1,0 +1,203 @@
+"""Analytics at scale: the rollup refresh, the dashboard and the experiment results over a
+generated event log. It prints figures and asserts nothing but that the rollups count every
+event once.
+
+    TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/storefront_test \
+        BENCH_VISITS=100000 .venv/bin/python tests/perf/bench_analytics.py
+
+1. Drops and recreates ``storefront_bench_analytics`` (BENCH_DATABASE) beside the test
+   database, runs the migrations, makes one merchant with an owner and 20 landing pages.
+2. Generates with ``INSERT ... SELECT generate_series`` BENCH_VISITS visits (default 100,000;
+   1,000,000 is the issue's scale) over 90 days from 50 campaigns, 10 events per visit
+   (page views, adds to cart, checkout starts, payments), carts (abandoned or converted),
+   orders for one visit in ten, and two running experiments with their exposures.
+3. Prints: the first refresh (all 90 days), the rewrite of the busiest hour (and its
+   events), a second refresh (nothing new), the dashboard's p50/p95 over 7, 30 and 90 days
+   and the experiment results page's, through the Flask test client signed in; the sizes on
+   disk of the event log and the rollups; and checks that the rollups' page views equal the
+   event log's.
+"""
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "storefront_bench_analytics")
+VISITS = int(os.environ.get("BENCH_VISITS", "100000"))
+DAYS, PAGES, CAMPAIGNS, REQUESTS = 90, 20, 50, 15
+PASSWORD, OWNER = "bench password 123", "owner@bench.test"
+
+VISITS_SQL = """
+INSERT INTO visits (token, company_id, landing_page_id, visitor_id, utm_source, utm_medium, utm_campaign,
+                    started_at, last_activity_at, capture_opt_out)
+SELECT md5('v' || g), :company, :first_page + g % :pages, md5('visitor' || (g % (:visits / 3 + 1))),
+       (ARRAY['google', 'meta', 'tiktok', 'newsletter', 'bing'])[1 + g % 5], 'cpc', 'campaign-' || (g % :campaigns),
+       :start + (g * (:seconds / :visits)) * interval '1 second',
+       :start + (g * (:seconds / :visits)) * interval '1 second', false
+FROM generate_series(1, :visits) AS g
+"""
+# Ten events a visit: page views, then an add to cart (1 in 3), a checkout (1 in 6) and a
+# payment (1 in 10), thirty seconds apart.
+EVENTS_SQL = """
+INSERT INTO visit_events (visit_id, company_id, landing_page_id, type, payload, created_at)
+SELECT v.id, v.company_id, v.landing_page_id,
+       CASE WHEN k = 7 AND v.id % 3 = 0 THEN 'add_to_cart' WHEN k = 8 AND v.id % 6 = 0 THEN 'checkout_started'
+            WHEN k = 9 AND v.id % 10 = 0 THEN 'payment_submitted' ELSE 'page_view' END,
+       '{}'::json, v.started_at + k * interval '30 seconds'
+FROM visits v CROSS JOIN generate_series(0, 9) AS k
+"""
+CARTS_SQL = """
+INSERT INTO carts (token, company_id, visit_id, landing_page_id, source_type, status, currency, version,
+                   checkout_fields, created_at, updated_at)
+SELECT md5('c' || v.id), v.company_id, v.id, v.landing_page_id, 'LANDING_PAGE',
+       CASE WHEN v.id % 10 = 0 THEN 'CONVERTED' ELSE 'ABANDONED' END, 'USD', 1,
+       json_build_object('email', 'shopper' || v.id || '@example.com'), v.started_at, v.started_at + interval '5 minutes'
+FROM visits v WHERE v.id % 3 = 0 OR v.id % 10 = 0
+"""
+ORDERS_SQL = """
+INSERT INTO orders (company_id, number, token, cart_id, shipping_address, currency, subtotal_cents, total_cents,
+                    amount_paid_cents, status, source_type, landing_page_id, visit_id, utm_source, utm_medium,
+                    utm_campaign, created_at)
+SELECT c.company_id, 'B' || c.id, md5('o' || c.id), c.id, '{}'::json, 'USD', 2000 + c.id % 8000,
+       2000 + c.id % 8000, 2000 + c.id % 8000, 'PAID', 'LANDING_PAGE', v.landing_page_id, v.id, v.utm_source,
+       v.utm_medium, v.utm_campaign, v.started_at + interval '6 minutes'
+FROM carts c JOIN visits v ON v.id = c.visit_id WHERE c.status = 'CONVERTED'
+"""
+# Exposures: every visitor of the two experiments' pages, split 50/50 by their id.
+EXPOSURES_SQL = """
+INSERT INTO experiment_exposures (company_id, experiment_id, variant_id, visitor_id, created_at)
+SELECT DISTINCT ON (e.id, v.visitor_id) v.company_id, e.id,
+       (SELECT ev.id FROM experiment_variants ev WHERE ev.experiment_id = e.id
+        ORDER BY ev.position OFFSET (abs(hashtext(v.visitor_id)) % 2) LIMIT 1),
+       v.visitor_id, v.started_at
+FROM visits v JOIN experiments e ON e.landing_page_id = v.landing_page_id AND v.started_at >= e.started_at
+ORDER BY e.id, v.visitor_id, v.started_at
+"""
+
+
+def bench_url() -> str:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    if not raw:
+        sys.exit("Set TEST_DATABASE_URL to a PostgreSQL server (the bench database is created beside it).")
+    url = make_url(raw).set(drivername="postgresql+psycopg")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+    admin.dispose()
+    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+
+
+def timed(label: str, func):
+    started = time.perf_counter()
+    result = func()
+    print(f"{label}: {time.perf_counter() - started:.2f} s")
+    return result
+
+
+def percentiles(client, url: str) -> str:
+    times = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    times.sort()
+    return f"p50 {statistics.median(times):.0f} ms, p95 {times[int(len(times) * 0.95) - 1]:.0f} ms"
+
+
+def main() -> None:
+    from flask_migrate import upgrade
+    from werkzeug.security import generate_password_hash
+
+    from storefront import create_app
+    from storefront.accounts.models import Company, User
+    from storefront.analytics.experiments import create_experiment
+    from storefront.analytics.models import Experiment, HourlyRollup
+    from storefront.analytics.rollups import HOUR, _rewrite, floor_hour, refresh
+    from storefront.extensions import db
+    from storefront.landing.models import LandingPage
+    from storefront.visits.models import VisitEvent
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": bench_url(), "REDIS_URL": "", "WTF_CSRF_ENABLED": True,
+                      "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "bench"})
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=DAYS)
+    with app.app_context():
+        upgrade()
+        company = Company(name="Bench Shop", slug="bench", currency="USD", timezone="America/New_York")
+        db.session.add(company)
+        db.session.flush()
+        db.session.add(User(company_id=company.id, email=OWNER, password_hash=generate_password_hash(PASSWORD),
+                            role="owner", session_nonce="bench"))
+        pages = [LandingPage(company_id=company.id, slug=f"page-{n}", title=f"Page {n}", status="published")
+                 for n in range(PAGES)]
+        db.session.add_all(pages)
+        db.session.commit()
+        experiments = []
+        for page in pages[:2]:
+            experiment = create_experiment(company.id, page.id, f"Test on {page.title}", "", "conversion_rate",
+                                           [("Control", 50, None), ("B", 50, "A new promise")])
+            experiment.status, experiment.started_at = "running", start
+            experiments.append(experiment)
+        db.session.commit()
+        params = {"company": company.id, "first_page": pages[0].id, "pages": PAGES, "visits": VISITS,
+                  "campaigns": CAMPAIGNS, "start": start, "seconds": DAYS * 86400}
+        print(f"generating {VISITS:,} visits and {VISITS * 10:,} events over {DAYS} days, {PAGES} pages, "
+              f"{CAMPAIGNS} campaigns, 2 running experiments")
+        for label, sql in (("visits", VISITS_SQL), ("events", EVENTS_SQL), ("carts", CARTS_SQL),
+                           ("orders", ORDERS_SQL), ("exposures", EXPOSURES_SQL)):
+            timed(f"  insert {label}", lambda sql=sql: db.session.execute(text(sql), params))
+            db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+
+        first = timed("refresh, first run (all 90 days)", lambda: refresh(now=now))
+        db.session.execute(text("ANALYZE analytics_hourly"))
+        db.session.commit()
+        busiest = db.session.execute(text(
+            "SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AS h, count(*) FROM visit_events "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 1")).one()
+        hour = busiest[0].replace(tzinfo=UTC)
+        timed(f"rewrite of one hour ({busiest[1]:,} events)", lambda: _rewrite(floor_hour(hour), hour + HOUR, None))
+        db.session.commit()
+        again = timed("refresh, second run (nothing new: the grace window)", lambda: refresh(now=now))
+        print(f"  rollup rows: {first.rows:,} written by the first run, {again.rows:,} by the second")
+
+        events = db.session.execute(
+            db.select(db.func.count()).select_from(VisitEvent).where(VisitEvent.type == "page_view")).scalar()
+        rolled = db.session.execute(db.select(db.func.sum(HourlyRollup.page_views))).scalar()
+        print(f"page views: {events:,} in the event log, {rolled:,} in the rollups"
+              f" ({'equal' if events == rolled else 'DIFFERENT'})")
+        sizes = db.session.execute(text(
+            "SELECT pg_size_pretty(pg_total_relation_size('visit_events')), "
+            "pg_size_pretty(pg_total_relation_size('analytics_hourly')), "
+            "(SELECT count(*) FROM analytics_hourly)")).one()
+        print(f"on disk: visit_events {sizes[0]} (with indexes), analytics_hourly {sizes[1]} ({sizes[2]:,} rows)")
+        experiment_id = db.session.execute(db.select(Experiment.id).order_by(Experiment.id)).scalars().first()
+
+    client = app.test_client()
+    html = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post("/admin/login", data={"email": OWNER, "password": PASSWORD, "csrf_token": token}).status_code == 303
+    local_today = now.astimezone().date()
+    for days in (7, 30, 90):
+        first_day = local_today - timedelta(days=days - 1)
+        url = f"/admin/analytics?range=custom&start={first_day}&end={local_today}"
+        print(f"dashboard, {days} days: {percentiles(client, url)}")
+    print(f"experiment results page: {percentiles(client, f'/admin/experiments/{experiment_id}')}")
+    print(f"admin home (headline from the rollups): {percentiles(client, '/admin/')}")
+
+
+if __name__ == "__main__":
+    main()
