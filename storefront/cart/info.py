@@ -6,7 +6,7 @@ the price stored when the line was added. Amounts are integer minor units.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class LineInfo:
     product_id: int = 0
     category_ids: frozenset[int] = frozenset()
     grams: int = 0
+    # The first image's stored copy (media.models.MediaAsset) when its sizes are made.
+    image: object | None = field(default=None, compare=False)
 
     @property
     def line_total_cents(self) -> int:

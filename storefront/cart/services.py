@@ -21,6 +21,7 @@ from storefront.catalog.models import (
 from storefront.cookies import CART_COOKIE
 from storefront.extensions import db
 from storefront.inputs import DB_INT_MAX, InputError, parse_int
+from storefront.media.models import MediaAsset
 from storefront.types import UTCDateTime, new_token, utcnow
 from storefront.visits.models import Visit
 from storefront.visits.services import current_visit, record_event
@@ -99,6 +100,7 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
                 sku=row.sku,
                 image_src=row.image_src or row.first_image_src,
                 image_alt=row.first_image_alt or row.product_title,
+                image=_line_image(row),
                 quantity=row.quantity,
                 unit_price_cents=row.price_cents,
                 added_price_cents=row.added_price_cents,
@@ -113,6 +115,15 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
 
 
 _LINES_QUERIES: dict[str, object] = {}
+_ASSET_COLUMNS = ("sha256", "ext", "width", "height", "color", "widths", "status")
+
+
+def _line_image(row) -> MediaAsset | None:
+    """The line's picture: a transient MediaAsset of the first image's stored copy when its
+    sizes are made, else None (the placeholder)."""
+    if row.image_status != "ready":
+        return None
+    return MediaAsset(**{name: getattr(row, f"image_{name}") for name in _ASSET_COLUMNS})
 
 
 def _lines_query():
@@ -130,6 +141,9 @@ def _lines_query():
     now = bindparam("now", type_=UTCDateTime())
     first_image = (db.select(images.src, images.alt).where(images.product_id == products.id)
                    .order_by(images.position, images.id).limit(1))
+    # The first image's stored copy, for the drawer's picture (never the remote src).
+    assets = MediaAsset.__table__.c
+    first_asset = first_image.with_only_columns(images.asset_id).scalar_subquery()
     if dialect == "postgresql":
         joined = func.string_agg(cast(product_categories.c.category_id, String), ",")
     else:
@@ -148,12 +162,14 @@ def _lines_query():
             products.id.label("product_id"), products.title.label("product_title"),
             first_image.with_only_columns(images.src).scalar_subquery().label("first_image_src"),
             first_image.with_only_columns(images.alt).scalar_subquery().label("first_image_alt"),
+            *(assets[name].label(f"image_{name}") for name in _ASSET_COLUMNS),
             categories.scalar_subquery().label("category_ids"),
             held.scalar_subquery().label("held"),
             reserved.scalar_subquery().label("reserved"),
         )
         .select_from(LineItem.__table__.join(Variant.__table__, variants.id == items.variant_id)
-                     .join(Product.__table__, products.id == variants.product_id))
+                     .join(Product.__table__, products.id == variants.product_id)
+                     .outerjoin(MediaAsset.__table__, assets.id == first_asset))
         .where(items.cart_id == bindparam("cart_id"))
         .order_by(items.id)
     )

@@ -82,4 +82,25 @@ def test_images_add_no_statement_per_product(app, db, company, local):
     large, many = count(app, db, lambda: app.test_client().get("/lp/twelve"))
     assert small.status_code == large.status_code == 200
     assert large.get_data(as_text=True).count("-320w.webp 320w") == 12
-    assert len(many) == len(few)  # the images come with the products' image rows (one JOIN)
+    # The pictures come with the products' image rows, in one JOIN, for 2 or 12 products.
+    for statements in (few, many):
+        assert len([s for s in statements if "media_assets" in s or "product_images" in s]) == 1
+        assert all("media_assets" not in s for s in statements if "product_images" not in s)
+
+
+def test_the_drawer_shows_the_stored_photo_and_a_placeholder_otherwise(db, company, client, local):
+    from factories import csrf_token
+
+    tee = make_product(company, "Classic Tee")
+    cap = make_product(company, "Cap")  # its catalogue image is not fetched: placeholder
+    attach_upload(tee, photo("products-tshirt.jpg"), "tee.jpg", replace=tee.images[0])
+    make_page(company, [tee, cap])
+    client.get("/lp/summer-sale")
+    headers = {"X-CSRFToken": csrf_token(client, "/lp/summer-sale"), "HX-Request": "true"}
+    client.post("/cart/add", data={"variant_id": cap.variants[0].id, "quantity": "1"}, headers=headers)
+    response = client.post("/cart/add", data={"variant_id": tee.variants[0].id, "quantity": "1"}, headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "example.invalid" not in html
+    lines = re.findall(r'<li class="cart-line">.*?</li>', html, re.S)
+    assert len(lines) == 2 and "image-placeholder" in lines[0]
+    assert tee.images[0].asset.srcset("webp") in lines[1] and 'sizes="72px"' in lines[1] and 'alt=""' in lines[1]
