@@ -14,12 +14,19 @@ from flask_login import current_user, login_required
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404, scoped
 from storefront.analytics.dashboard import page_titles
-from storefront.analytics.experiments import ExperimentError, create_experiment, start, stop
+from storefront.analytics.experiments import (
+    ExperimentError,
+    conclude,
+    create_experiment,
+    start,
+    stop,
+)
 from storefront.analytics.forms import ExperimentForm
 from storefront.analytics.models import EXPERIMENT_METRICS, Experiment
 from storefront.analytics.results import results
 from storefront.extensions import db
 from storefront.htmx import render
+from storefront.inputs import optional_int
 from storefront.routing import Routes
 
 routes = Routes()
@@ -81,6 +88,16 @@ def _detail(experiment: Experiment, status: int = 200, error: str | None = None)
 def experiment(experiment_id: int):
     """One experiment: its variants, results and state."""
     return _detail(get_or_404(Experiment, experiment_id))
+
+
+@routes.post("/experiments/<int:experiment_id>/conclude")
+@login_required
+def conclude_experiment(experiment_id: int):
+    """Conclude with the posted ``variant`` (an id of this experiment's variants): its
+    headline becomes the page's (409 with the reason when refused)."""
+    variant_id = optional_int(request.form.get("variant"), 1) or 0
+    return _change(experiment_id, lambda found: conclude(found, variant_id, current_user.id),
+                   "Experiment concluded: the chosen version is now the page.")
 
 
 def _change(experiment_id: int, action, done_message: str):

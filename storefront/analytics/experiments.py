@@ -200,6 +200,35 @@ def stop(experiment: Experiment, now: datetime | None = None) -> None:
     forget_plans()
 
 
+def conclude(experiment: Experiment, variant_id: int, user_id: int | None, now: datetime | None = None) -> None:
+    """Make ``variant_id``'s headline the page's hero heading (the control keeps the page
+    as it is) and mark the experiment concluded, with the audit (winner, when, who, the
+    heading before). A running experiment is stopped first. Raises ExperimentError for a
+    draft or an already concluded experiment, or a variant of another experiment; the
+    page's BuilderError (no hero) as ExperimentError. Commits."""
+    from storefront.landing.builder import BuilderError, set_hero_heading
+    from storefront.landing.models import LandingPage
+
+    if experiment.status not in ("running", "stopped"):
+        raise ExperimentError("Only a running or stopped experiment can be concluded.")
+    variant = next((v for v in variants_of(experiment.id) if v.id == variant_id), None)
+    if variant is None:
+        raise ExperimentError("Choose one of this experiment's variants.")
+    now = now or utcnow()
+    if not variant.is_control:
+        page = db.session.get(LandingPage, experiment.landing_page_id)
+        try:
+            experiment.previous_headline = set_hero_heading(page, variant.headline)
+        except BuilderError as error:
+            raise ExperimentError(str(error)) from error
+    if experiment.status == "running":
+        experiment.stopped_at = now
+    experiment.status, experiment.winner_variant_id = "concluded", variant.id
+    experiment.concluded_at, experiment.concluded_by_id = now, user_id
+    db.session.commit()
+    forget_plans()
+
+
 def variants_of(experiment_id: int) -> list[ExperimentVariant]:
     """The experiment's variants in position order (the control first)."""
     return list(db.session.execute(

@@ -126,6 +126,12 @@ class Experiment(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The audit of a conclusion: the variant whose content became the page, when, by whom,
+    # and the hero heading the page had before.
+    winner_variant_id: Mapped[int | None] = mapped_column(Integer)
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    concluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    previous_headline: Mapped[str | None] = mapped_column(String(200))
 
 
 class ExperimentVariant(db.Model):

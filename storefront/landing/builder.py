@@ -354,6 +354,20 @@ def save_section(page: LandingPage, section: Section, form, company) -> list[str
     return notices
 
 
+def set_hero_heading(page: LandingPage, heading: str) -> str | None:
+    """Give the page's first hero section ``heading`` (an experiment's winning headline);
+    returns the heading it had (None: it showed the page title). Raises BuilderError when
+    the page has no hero. Does not commit: the caller's transaction records why."""
+    _lock(page)
+    hero = next((s for s in _sections(page) if s.type == "hero"), None)
+    if hero is None:
+        raise BuilderError("The page has no hero section to take the headline.")
+    before = (hero.settings or {}).get("heading")
+    hero.settings = {**(hero.settings or {}), "heading": heading}
+    page.updated_at = utcnow()
+    return before
+
+
 def remove_section(page: LandingPage, section: Section) -> None:
     """Delete ``section`` (and its products); the others close up. Commits."""
     _lock(page)

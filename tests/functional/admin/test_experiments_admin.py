@@ -150,3 +150,30 @@ def test_a_sample_ratio_mismatch_hides_the_winner(app, admin, db, company, page)
     body = admin.get(f"/admin/experiments/{experiment.id}").get_data(as_text=True)
 
     assert "Sample ratio mismatch" in body and "beats the control" not in body
+
+
+def test_concluding_makes_the_winner_the_page_with_an_audit(app, admin, db, company, page):
+    app.config["EXPERIMENT_CACHE_SECONDS"] = 0
+    experiment = create_experiment(company.id, page.id, "Conclude", "", "conversion_rate",
+                                   [("Control", 50, None), ("B", 50, "Free returns, always")])
+    other = create_experiment(company.id, page.id, "Other", "", "conversion_rate",
+                              [("Control", 50, None), ("C", 50, "Other")])
+    start(experiment)
+    token = _token(admin)
+    winner = variants_of(experiment.id)[1]
+
+    refused = admin.post(f"/admin/experiments/{experiment.id}/conclude",
+                         data={"csrf_token": token, "variant": str(variants_of(other.id)[1].id)})
+    assert refused.status_code == 409 and "Choose one of this experiment" in refused.get_data(as_text=True)
+    done = admin.post(f"/admin/experiments/{experiment.id}/conclude", data={"csrf_token": token, "variant": str(winner.id)},
+                      headers=HX)
+
+    assert done.status_code == 200 and "is the page now" in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert (experiment.status, experiment.winner_variant_id, experiment.previous_headline) == (
+        "concluded", winner.id, "Summer Sale")
+    assert experiment.concluded_at is not None and experiment.concluded_by_id is not None
+    for _ in range(4):  # every visitor now sees the winner's headline
+        assert "Free returns, always" in app.test_client().get("/lp/summer-sale").get_data(as_text=True)
+    again = admin.post(f"/admin/experiments/{experiment.id}/conclude", data={"csrf_token": token, "variant": str(winner.id)})
+    assert again.status_code == 409
