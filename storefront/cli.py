@@ -234,6 +234,32 @@ def run_demo(host, port, workers):
         sys.exit(1)
 
 
+analytics_cli = AppGroup("analytics", help="Analytics.")
+
+
+@analytics_cli.command("reconcile")
+@click.option("--company", "company_slug", required=True, help="Merchant slug.")
+@click.option("--since", required=True, help="First day, YYYY-MM-DD, in the merchant's timezone.")
+@click.option("--until", required=True, help="Last day, YYYY-MM-DD, in the merchant's timezone.")
+def analytics_reconcile(company_slug, since, until):
+    """List every attribution gap between orders and their visits over a date range."""
+    from storefront.analytics.dashboard import RangeError, read_range
+    from storefront.analytics.reconcile import gaps
+    from storefront.types import utcnow
+
+    company = db.session.execute(db.select(Company).filter_by(slug=company_slug)).scalar_one_or_none()
+    if company is None:
+        raise click.ClickException(f"No merchant {company_slug!r}.")
+    try:
+        span = read_range({"range": "custom", "start": since, "end": until}, company.timezone, utcnow())
+    except RangeError as error:
+        raise click.ClickException(str(error)) from error
+    found = gaps(company.id, span.start, span.end)
+    for gap in found:
+        click.echo(f"{gap.number}\t{gap.kind}\t{gap.detail}")
+    click.echo(f"{len(found)} gap{'s' if len(found) != 1 else ''} from {span.first} to {span.last}.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(demo_cli)
@@ -241,3 +267,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(tax_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(run_demo)
+    app.cli.add_command(analytics_cli)
