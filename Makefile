@@ -42,6 +42,7 @@ bench: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench.py
 	$(BIN)/python tests/perf/bench_billing.py
 	$(BIN)/python tests/perf/bench_images.py
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench_analytics.py
 
 lint: install
 	$(BIN)/ruff check storefront tests worker.py
