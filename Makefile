@@ -41,6 +41,7 @@ test-fast: install
 bench: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench.py
 	$(BIN)/python tests/perf/bench_billing.py
+	$(BIN)/python tests/perf/bench_billing_tick.py
 	$(BIN)/python tests/perf/bench_images.py
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench_analytics.py
 
