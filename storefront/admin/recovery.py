@@ -106,6 +106,22 @@ def recovery_preview(attempt_id: int, intervention_id: int):
     return render("admin/recovery/preview.html", "content", **_context(attempt=attempt, preview=preview))
 
 
+@routes.post("/recovery/settings/test")
+@login_required
+def recovery_test_email():
+    """"Send me a test": the chosen email stage's message, to the signed-in merchant."""
+    company = current_user.company
+    stage = (request.form.get("stage") or "")[:32]
+    target = url_for("admin.recovery_settings")
+    try:
+        message = previews.send_test_email(company.id, stage, current_user.email)
+    except (ValueError, previews.NoSample) as error:
+        return done(str(error), target, level="error")
+    if message.status != "SENT":
+        return done(f"The test was not sent: {message.error or message.status}.", target, level="error")
+    return done(f"Test sent to {current_user.email}.", target)
+
+
 def _settings_page(form: RecoverySettingsForm, status: int = 200):
     return render("admin/recovery/settings.html", "settings_form", status=status,
                   **_context(form=form, stages=[(stage, form.stage_fields(stage)) for stage in

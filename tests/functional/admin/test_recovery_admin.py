@@ -186,3 +186,21 @@ def test_preview_and_send_now(app, db, company, smtp, admin):
     assert admin.get(f"/admin/recovery/attempts/{theirs.id}/preview/{their_reminder.id}").status_code == 404
     assert admin.get(f"{detail}/preview/{their_reminder.id}").status_code == 404
     assert len(smtp) == 1
+
+
+def test_send_me_a_test(app, db, company, smtp, admin):
+    token = csrf_token(admin, "/admin/recovery/settings")
+    refused = admin.post("/admin/recovery/settings/test", data={"csrf_token": token, "stage": "FINAL_OFFER_EMAIL"})
+    assert refused.status_code == 303 and smtp == []  # no cart to show yet
+    assert "no abandoned cart" in text(admin.get("/admin/recovery/settings"))
+    abandoned_cart(company)
+    response = admin.post("/admin/recovery/settings/test", data={"csrf_token": token, "stage": "FINAL_OFFER_EMAIL"})
+    assert response.status_code == 303 and len(smtp) == 1 and smtp[0].rcpt_tos == ["owner@acme.test"]
+    from helpers import parse
+
+    mail = parse(smtp[0])
+    assert mail["Subject"].startswith("[Test] Last chance: 15 %")
+    assert "SAVE-XXXXXXXX" in mail.get_body(("plain",)).get_content()
+    for stage in ("SMS_NUDGE", "REALTIME", "nonsense"):
+        admin.post("/admin/recovery/settings/test", data={"csrf_token": token, "stage": stage})
+    assert len(smtp) == 1
