@@ -264,16 +264,33 @@ class Dashboard:
     titles: dict[int, str] = field(default_factory=dict)
 
 
+def _rolled_up(rows: list[Row], positions: tuple[int, ...]) -> list[Row]:
+    """``rows`` (keyed by page and UTM) summed per the label parts at ``positions``, most
+    visits first."""
+    sums: dict[tuple, dict[str, int]] = {}
+    for row in rows:
+        label = tuple(row.label[i] for i in positions)
+        into = sums.setdefault(label, dict.fromkeys(COUNTERS, 0))
+        for name in COUNTERS:
+            into[name] += row.figures.counts[name]
+    ordered = sorted(sums.items(), key=lambda item: (-item[1]["visits"], tuple(str(part) for part in item[0])))
+    return [Row(label, Figures(counts)) for label, counts in ordered]
+
+
 def build(company_id: int, span: DateRange, page_id: int | None = None) -> Dashboard:
-    """The dashboard for ``span``: six queries on the rollups and one for page titles."""
-    current = totals(company_id, span.start, span.end, page_id)
+    """The dashboard for ``span``: three queries on the rollups (the range per page and UTM,
+    from which the totals and both tables are summed; the time series; the period before's
+    totals) and one for page titles."""
+    keyed = grouped(company_id, span.start, span.end,
+                    ("landing_page_id", "utm_source", "utm_medium", "utm_campaign"), page_id)
+    current = _rolled_up(keyed, ())
+    current = current[0].figures if current else Figures(dict.fromkeys(COUNTERS, 0))
     before = span.previous()
     return Dashboard(
         span=span, page_id=page_id, current=current,
         previous=totals(company_id, before.start, before.end, page_id),
         steps=funnel(current), points=series(company_id, span, page_id),
-        pages=grouped(company_id, span.start, span.end, ("landing_page_id",), page_id),
-        campaigns=grouped(company_id, span.start, span.end, ("utm_source", "utm_medium", "utm_campaign"), page_id),
+        pages=_rolled_up(keyed, (0,)), campaigns=_rolled_up(keyed, (1, 2, 3)),
         titles=page_titles(company_id),
     )
 
