@@ -329,8 +329,9 @@ def apply_final_action(invoice: Invoice, sub: Subscription, now: datetime) -> st
 
 def close_expired_invoices(now: datetime | None = None, batch: int = BATCH) -> int:
     """Apply the after-max-retries action to OPEN invoices past their dunning deadline with
-    no attempt scheduled (a HARD decline that got no new card); returns how many. Commits."""
-    now = now or utcnow()
+    no attempt scheduled (a HARD decline that got no new card), and tell the customer;
+    returns how many. Commits."""
+    clock, now = now, now or utcnow()
     pending = select(PaymentAttempt.id).where(PaymentAttempt.invoice_id == Invoice.id,
                                               PaymentAttempt.status.in_(("SCHEDULED", "CLAIMED", "CHARGING")))
     invoices = db.session.execute(
@@ -343,8 +344,12 @@ def close_expired_invoices(now: datetime | None = None, batch: int = BATCH) -> i
         sub = db.session.get(Subscription, invoice.subscription_id)
         if sub.status == "PAST_DUE":
             apply_final_action(invoice, sub, now)
-            closed.append(invoice.id)
+            last = attempts_of(invoice.id)
+            closed.append(last[-1].id if last else None)
     db.session.commit()
+    for attempt_id in closed:
+        if attempt_id is not None:
+            queue_notice(attempt_id, "final_failed", clock)  # the customer is told what happened
     return len(closed)
 
 

@@ -105,3 +105,32 @@ def test_when_retries_run_out_the_customer_is_told_what_happened(app, db, compan
     run_jobs()
     assert _keys(db) == [f"dunning-{invoice.id}-final_notice", f"dunning-{invoice.id}-first_failure"]
     assert "so your subscription has been cancelled. You won't be charged again." in _bodies(smtp)[-1]
+
+
+def test_a_bank_asking_for_authentication_stops_retries_until_the_deadline(app, db, company, smtp, queue, run_jobs):
+    from datetime import timedelta
+
+    from billing_kit import subscribe as _subscribe
+
+    plan = make_plan(company, max_days_to_retry=10, after_max_retries_action="CANCEL")
+    sub = _subscribe(company, plan)
+    # A card whose bank asks for 3-D Secure on every charge (localstripe answers requires_action).
+    method = gateway.client().v1.payment_methods.create(params={
+        "type": "card", "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
+    gateway.attach_payment_method(method.id, sub.stripe_customer_id)
+    db.session.execute(db.update(type(sub)).where(type(sub).id == sub.id).values(payment_method_id=method.id))
+    db.session.commit()
+    due = sub.next_billing_at
+    engine.bill_due_subscriptions(now=due)
+    run_jobs()
+    [attempt] = db.session.execute(db.select(PaymentAttempt)).scalars().all()
+    assert (attempt.status, attempt.decline_class) == ("REQUIRES_ACTION", "HARD")  # no retry scheduled
+    assert "Please update your card for Coffee every month" in [m["Subject"] for m in (
+        email.message_from_bytes(e.content, policy=policy.default) for e in smtp)]
+    assert engine.close_expired_invoices(now=due + timedelta(days=9)) == 0
+    assert engine.close_expired_invoices(now=due + timedelta(days=10, minutes=1)) == 1
+    db.session.expire_all()
+    invoice = db.session.execute(db.select(Invoice)).scalar_one()
+    assert invoice.status == "UNCOLLECTIBLE" and db.session.get(type(sub), sub.id).status == "CANCELED"
+    run_jobs()
+    assert "so your subscription has been cancelled" in _bodies(smtp)[-1]
