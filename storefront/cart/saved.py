@@ -10,7 +10,7 @@ a refusal to show, SavedItemMissing for an item that is not this shopper's) and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import has_request_context, request
 from sqlalchemy import delete, func, or_, select, update
@@ -27,7 +27,7 @@ from storefront.cart.services import (
     touch,
 )
 from storefront.catalog.availability import PER_LINE_LIMIT, availability
-from storefront.catalog.models import Product, Variant
+from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.cookies import VISITOR_COOKIE
 from storefront.extensions import db
 from storefront.visits.models import Visit
@@ -81,6 +81,8 @@ class SavedLine:
     available: int | None
     buyable: bool
     options: tuple[tuple[int, str], ...] = ()
+    # The product's first image's stored copy (media.models.MediaAsset) when its sizes are made.
+    image: object | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def saved_list(shopper: Shopper | None, currency: str | None = None) -> SavedLis
         .options(
             selectinload(SavedCartItem.variant)
             .joinedload(Variant.product)
-            .options(selectinload(Product.images), selectinload(Product.variants))
+            .options(selectinload(Product.images).joinedload(ProductImage.asset), selectinload(Product.variants))
         )
     ).scalars().all()
     lines: dict[str, list[SavedLine]] = {kind: [] for kind in KINDS}
@@ -157,6 +159,7 @@ def saved_list(shopper: Shopper | None, currency: str | None = None) -> SavedLis
             id=item.id, kind=item.kind, variant_id=variant.id, product_title=product.title,
             variant_label=variant.label, quantity=item.quantity, unit_price_cents=variant.price_cents,
             image_src=variant.image_src or (product.images[0].src if product.images else None),
+            image=product.images[0].asset if product.images and product.images[0].asset and product.images[0].asset.ready else None,
             available=variant.available,
             buyable=availability(variant).sellable,
             options=_variant_options(product) if len(product.variants) > 1 else (),

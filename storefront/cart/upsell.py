@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 from sqlalchemy import Text, cast, event
@@ -20,6 +20,7 @@ from storefront.cart.models import Cart
 from storefront.catalog.availability import availability
 from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
+from storefront.media.models import MediaAsset
 
 MAX_SHOWN = 3
 # Candidates looked at, in the merchant's order: enough to find three buyable ones even when
@@ -45,6 +46,8 @@ class UpsellOffer:
     price_cents: int
     compare_at_cents: int | None
     image_src: str | None
+    # The product's first image's stored copy (media.models.MediaAsset) when its sizes are made.
+    image: MediaAsset | None = field(default=None, compare=False)
 
     @property
     def on_sale(self) -> bool:
@@ -98,24 +101,25 @@ def upsell_offers(cart: Cart | None, info: CartInfo, limit: int = MAX_SHOWN) -> 
     if not candidates:
         return []
     first_image = (
-        db.select(ProductImage.src).where(ProductImage.product_id == Product.id)
+        db.select(ProductImage.asset_id).where(ProductImage.product_id == Product.id)
         .order_by(ProductImage.position, ProductImage.id).limit(1).correlate(Product).scalar_subquery()
     )
     rows = db.session.execute(
-        db.select(Variant, Product, first_image)
+        db.select(Variant, Product, MediaAsset)
         .join(Product, Product.id == Variant.product_id)
+        .outerjoin(MediaAsset, MediaAsset.id == first_image)  # the first image's stored copy
         .where(Product.id.in_(candidates), Product.company_id == cart.company_id,
                Variant.company_id == cart.company_id, Product.status == "active", Product.published.is_(True))
         .order_by(Variant.product_id, Variant.position, Variant.id)
     ).all()
     best: dict[int, UpsellOffer] = {}
-    for variant, product, image_src in rows:
+    for variant, product, asset in rows:
         if product.id in best or not availability(variant).sellable:
             continue
         best[product.id] = UpsellOffer(
             product_id=product.id, variant_id=variant.id, title=product.title, variant_label=variant.label,
             price_cents=variant.price_cents, compare_at_cents=variant.compare_at_cents,
-            image_src=variant.image_src or image_src,
+            image_src=variant.image_src, image=asset if asset is not None and asset.ready else None,
         )
     return [best[product_id] for product_id in candidates if product_id in best][:limit]
 

@@ -104,3 +104,23 @@ def test_the_drawer_shows_the_stored_photo_and_a_placeholder_otherwise(db, compa
     lines = re.findall(r'<li class="cart-line">.*?</li>', html, re.S)
     assert len(lines) == 2 and "image-placeholder" in lines[0]
     assert tee.images[0].asset.srcset("webp") in lines[1] and 'sizes="72px"' in lines[1] and 'alt=""' in lines[1]
+
+
+def test_upsell_saved_items_and_wishlist_never_link_the_remote_url(db, company, client, local):
+    from factories import csrf_token
+
+    tee = make_product(company, "Classic Tee")
+    belt = make_product(company, "Belt")  # offered in the drawer with its stored photo
+    attach_upload(belt, photo("products-belt.jpg"), "belt.jpg", replace=belt.images[0])
+    tee.upsell_product_ids = [belt.id]
+    db.session.commit()
+    make_page(company, [tee, belt])
+    client.get("/lp/summer-sale")
+    headers = {"X-CSRFToken": csrf_token(client, "/lp/summer-sale"), "HX-Request": "true"}
+    html = client.post("/cart/add", data={"variant_id": tee.variants[0].id, "quantity": "1"},
+                       headers=headers).get_data(as_text=True)
+    assert "example.invalid" not in html
+    assert belt.images[0].asset.srcset("webp") in html  # the upsell offer's picture
+    client.post("/wishlist/add", data={"variant_id": belt.variants[0].id}, headers=headers)
+    page = client.get("/wishlist").get_data(as_text=True)
+    assert "example.invalid" not in page and belt.images[0].asset.srcset("webp") in page
