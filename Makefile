@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python tests/perf/bench_billing_tick.py
 	$(BIN)/python tests/perf/bench_images.py
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/perf/bench_analytics.py
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python tests/perf/bench_recovery.py
 
 lint: install
 	$(BIN)/ruff check storefront tests worker.py
