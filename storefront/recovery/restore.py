@@ -111,18 +111,20 @@ def restore(token: str, now: datetime | None = None) -> Restored:
     return Restored(cart, code, note)
 
 
-def order_placed(order, cart: Cart) -> None:
+def order_placed(order, cart: Cart | None) -> None:
     """Checkout's ``order_completed`` hook (before its commit): running attempts of this
     cart, or of the order's email or phone at this merchant, are CONVERTED with the order
     and their pending messages cancelled; the last clicked message of the cart becomes
     EXECUTED with the order and its amount (cents). An order is recovered whether or not a
     link was used; the link only tells how."""
     now = utcnow()
-    who = [CartSaveAttempt.cart_id == cart.id]
+    who = [CartSaveAttempt.cart_id == cart.id] if cart is not None else []  # an order may have no cart
     if order.email:
         who.append(func.lower(CartSaveAttempt.email) == order.email.lower())
     if order.phone:
         who.append(CartSaveAttempt.phone == order.phone)
+    if not who:
+        return
     attempts = db.session.execute(
         select(CartSaveAttempt).where(
             CartSaveAttempt.company_id == order.company_id, or_(*who),
@@ -138,6 +140,8 @@ def order_placed(order, cart: Cart) -> None:
             history(attempt, CONVERTED, now, detail=f"order {order.number} placed after the last message")
         else:
             finish_attempt(attempt, CONVERTED, now, f"order {order.number} placed")
+    if cart is None:
+        return
     clicked = db.session.execute(
         select(CartIntervention).join(CartSaveAttempt, CartSaveAttempt.id == CartIntervention.attempt_id)
         .where(CartSaveAttempt.cart_id == cart.id, CartIntervention.clicked_at.is_not(None),
