@@ -5,6 +5,7 @@ from flask import render_template
 from sqlalchemy import update
 
 from storefront.accounts.models import Company
+from storefront.catalog.images import first_images
 from storefront.checkout.models import Order
 from storefront.extensions import db
 from storefront.notifications.email import build_message, send_email
@@ -31,7 +32,8 @@ def send_order_confirmation(order_id: int) -> bool:
     if not order.email:
         return False
     company = db.session.get(Company, order.company_id)
-    context = {"order": order, "company": company}
+    # Each line's product photo, as an absolute JPEG URL (components/_image.html email_image).
+    context = {"order": order, "company": company, "images": first_images(line.variant_id for line in order.lines)}
     reviewing = order.status == "NEEDS_REVIEW"
     template = "emails/order_review" if reviewing else "emails/order_confirmation"
     message = build_message(

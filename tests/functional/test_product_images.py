@@ -124,3 +124,35 @@ def test_upsell_saved_items_and_wishlist_never_link_the_remote_url(db, company, 
     client.post("/wishlist/add", data={"variant_id": belt.variants[0].id}, headers=headers)
     page = client.get("/wishlist").get_data(as_text=True)
     assert "example.invalid" not in page and belt.images[0].asset.srcset("webp") in page
+
+
+def test_the_order_email_shows_each_photo_as_an_absolute_jpeg(app, db, company, smtp, local):
+    import email
+
+    from storefront.cart.models import Cart
+    from storefront.checkout.models import Order, OrderLine
+    from storefront.checkout.tasks import send_order_confirmation
+    from storefront.types import new_token
+
+    tee = make_product(company, "Classic Tee")
+    cap = make_product(company, "Cap")  # not fetched: no picture, the line still shows
+    attach_upload(tee, photo("products-tshirt.jpg"), "tee.jpg", replace=tee.images[0])
+    cart = Cart(token=new_token(), company_id=company.id, currency="USD", status="CONVERTED")
+    db.session.add(cart)
+    db.session.flush()
+    order = Order(company_id=company.id, number="1001", token=new_token(), cart_id=cart.id, currency="USD",
+                  email="shopper@example.test", subtotal_cents=3500, total_cents=3500, amount_paid_cents=3500)
+    for product in (tee, cap):
+        order.lines.append(OrderLine(variant_id=product.variants[0].id, product_title=product.title,
+                                     unit_price_cents=2000, quantity=1, line_total_cents=2000))
+    db.session.add(order)
+    db.session.commit()
+    assert send_order_confirmation(order.id)
+    [message] = smtp
+    parsed = email.message_from_bytes(message.content)
+    html = next(part for part in parsed.walk() if part.get_content_type() == "text/html").get_payload(decode=True).decode()
+    [tag] = re.findall(r"<img [^>]*>", html)
+    asset = tee.images[0].asset
+    assert f'src="{app.config["PUBLIC_URL"]}{asset.url(320, "jpg")}"' in tag  # 56 px at 2x: the 320 JPEG
+    assert 'width="56" height="56"' in tag and 'alt="Classic Tee"' in tag
+    assert "example.invalid" not in html and "Cap" in html
