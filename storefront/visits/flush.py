@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 DEAD_STREAM = "sf:visits:dead"
 LOCK_KEY = "sf:visits:flush-lock"
-# Long enough for a slow batch; a flush killed holding it only delays the next by this much.
-LOCK_SECONDS = 60
+# Renewed after every batch (a batch takes well under a second); a flush killed holding it
+# delays the next by at most this much. The lock only saves work: two flushes at once still
+# write every row once (ON CONFLICT DO NOTHING), so a short expiry risks nothing.
+LOCK_SECONDS = 15
 BATCH = 500
 MAX_BATCHES = 200  # one run moves at most 100 000 entries; the next tick goes on
 

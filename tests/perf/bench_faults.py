@@ -114,9 +114,26 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
             state["background"][i] = start_background(root, env, tmp, name + f"-restart{i}",
                                                       (("worker",), ("cron",))[i])[0]
     recorded_after = wait_recorded(recorded_before["page_views"] + landing_ok)
+    notes.append(_buffer_left(redis_url))
     for proc in [shop.proc, *state["background"], state["redis"]]:
         stop(proc)
     for run in runs:
         print(f"  {run.name:<20} {run.rps:8.1f} req/s  p99 {run.p99_ms:7.1f} ms  2xx {run.ok}  "
               f"5xx {run.n5xx}  socket errors {run.socket_errors}", flush=True)
     return FaultResult(runs, steps, fallbacks, landing_ok, recorded_before, recorded_after, cut, notes)
+
+
+def _buffer_left(redis_url: str) -> str:
+    """What the buffer still holds after the wait: not flushed is not lost, so say which."""
+    import redis
+
+    from storefront.visits.buffer import STREAM
+    from storefront.visits.flush import DEAD_STREAM, LOCK_KEY
+
+    try:
+        conn = redis.Redis.from_url(redis_url, socket_timeout=5)
+        return (f"left in the buffer after the wait: {conn.xlen(STREAM)} entries not flushed, "
+                f"{conn.xlen(DEAD_STREAM)} dead letters, flush lock {'held' if conn.exists(LOCK_KEY) else 'free'} "
+                f"(ttl {conn.ttl(LOCK_KEY)} s)")
+    except redis.RedisError as error:
+        return f"left in the buffer after the wait: Redis did not answer ({error})"
