@@ -156,3 +156,18 @@ def test_the_order_email_shows_each_photo_as_an_absolute_jpeg(app, db, company, 
     assert f'src="{app.config["PUBLIC_URL"]}{asset.url(320, "jpg")}"' in tag  # 56 px at 2x: the 320 JPEG
     assert 'width="56" height="56"' in tag and 'alt="Classic Tee"' in tag
     assert "example.invalid" not in html and "Cap" in html
+
+
+def test_checkout_lines_show_the_stored_photo(db, company, client, local):
+    from factories import csrf_token
+
+    tee = make_product(company, "Classic Tee")
+    attach_upload(tee, photo("products-tshirt.jpg"), "tee.jpg", replace=tee.images[0])
+    make_page(company, [tee])
+    client.get("/lp/summer-sale")
+    headers = {"X-CSRFToken": csrf_token(client, "/lp/summer-sale")}
+    client.post("/cart/add", data={"variant_id": tee.variants[0].id, "quantity": "1"}, headers=headers)
+    html = client.get("/checkout").get_data(as_text=True)
+    summary = html.split('class="summary-lines"')[1].split("</ul>")[0]
+    assert tee.images[0].asset.srcset("webp") in summary and 'sizes="48px"' in summary
+    assert "example.invalid" not in html
