@@ -22,7 +22,6 @@ from storefront.leads.admin_services import (
     SORTS,
     SOURCES,
     STATUSES,
-    BulkError,
     LeadQuery,
     LeadRow,
     bulk_change_status,
@@ -31,9 +30,9 @@ from storefront.leads.admin_services import (
     lead_conditions,
     lead_filter_choices,
     lead_statements,
-    parse_lead_ids,
 )
 from storefront.leads.export import csv_rows
+from storefront.leads.forms import BulkStatusForm
 from storefront.routing import Routes
 
 routes = Routes()
@@ -43,8 +42,7 @@ LIST = "admin/leads/list.html"
 SETTABLE = tuple(s for s in STATUSES if s != "CONVERTED")
 
 
-def _list(query: LeadQuery, status: int = 200, bulk_error: str | None = None,
-          selected: list[int] | None = None, bulk_status: str = "", notice: str | None = None,
+def _list(query: LeadQuery, status: int = 200, bulk: BulkStatusForm | None = None, notice: str | None = None,
           notice_level: str = "success"):
     company = current_user.company
     conditions, errors = lead_conditions(query, company)
@@ -57,8 +55,8 @@ def _list(query: LeadQuery, status: int = 200, bulk_error: str | None = None,
                   landing_pages=landing_pages, campaigns=campaigns, link=kit.list_link("admin.leads", query),
                   company=company, tz=merchant_zone(company.timezone), statuses=STATUSES, settable=SETTABLE,
                   sources=SOURCES, reasons=REASONS, sorts=SORTS, label=label,
-                  field_label=field_label, bulk_error=bulk_error, selected=set(selected or ()),
-                  bulk_status=bulk_status, notice=notice, notice_level=notice_level)
+                  field_label=field_label, bulk=bulk or BulkStatusForm.of(company, fresh=True),
+                  settable_options=[(s, label(s)) for s in SETTABLE], notice=notice, notice_level=notice_level)
 
 
 @routes.get("/leads")
@@ -96,12 +94,12 @@ def leads_bulk_status():
     """Set the status of the checked leads (``lead_id``, many) to ``status``. Reports how many
     changed and which the lifecycle refused; other merchants' ids are ignored."""
     query = _query_from_form()
-    ids = parse_lead_ids(request.form.getlist("lead_id"))
-    new_status = request.form.get("status", "")
-    try:
-        result = bulk_change_status(ids, new_status, current_user._get_current_object())
-    except BulkError as error:
-        return kit.invalid(_list(query, 422, str(error), ids, new_status), str(error))
+    form = BulkStatusForm.of(current_user.company)
+    if not form.validate():
+        message = next(iter(form.errors.values()))[0]
+        return kit.invalid(_list(query, 422, form), message)
+    new_status = form.status.data
+    result = bulk_change_status(form.ids(), new_status, current_user._get_current_object())
     parts = []
     count = len(result.changed)
     parts.append(f"{count} lead{'s' if count != 1 else ''} moved to {label(new_status)}.")

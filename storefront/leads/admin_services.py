@@ -18,7 +18,7 @@ from storefront.accounts.models import Company
 from storefront.accounts.scoping import scoped
 from storefront.dates import merchant_zone
 from storefront.extensions import db
-from storefront.inputs import optional_int, parse_ids
+from storefront.inputs import optional_int
 from storefront.landing.models import LandingPage
 from storefront.leads.models import AbandonmentAnalysis, Lead
 from storefront.leads.status import STATUSES, LeadStatusError, change_status
@@ -280,11 +280,6 @@ class BulkResult:
 
 class BulkError(ValueError):
     """The bulk form cannot be applied (no lead selected, no status chosen)."""
-
-
-def parse_lead_ids(raw: list[str]) -> list[int]:
-    """Lead ids from the form's checkboxes; anything not a positive integer is dropped."""
-    return sorted(parse_ids(raw, limit=MAX_BULK))
 
 
 def bulk_change_status(lead_ids: list[int], new_status: str, user) -> BulkResult:

@@ -1,4 +1,5 @@
-"""The leads admin's forms (storefront.forms): a note on a lead and a move of its status.
+"""The leads admin's forms (storefront.forms): a note on a lead, a move of its status, and
+a move of many leads' status from the list.
 
 The rules they check are the input's own (a note is required and at most MAX_NOTE_LENGTH
 characters; a status is one of ``leads.status.STATUSES``); whether the move is allowed from
@@ -6,8 +7,9 @@ the lead's status is the lifecycle's (``leads.status``), reported by the view wi
 """
 from __future__ import annotations
 
-from storefront.forms import AdminForm, Choice, Paragraphs, Required
-from storefront.leads.admin_services import label
+from storefront.forms import AdminForm, Choice, Many, Paragraphs, Required
+from storefront.inputs import parse_ids
+from storefront.leads.admin_services import MAX_BULK, label
 from storefront.leads.services import MAX_NOTE_LENGTH
 from storefront.leads.status import STATUSES
 
@@ -24,3 +26,21 @@ class StatusForm(AdminForm):
 
     status = Choice("Move to", choices=[(status, label(status)) for status in STATUSES],
                     message="Choose the status to move the lead to.")
+
+
+class BulkStatusForm(AdminForm):
+    """The list's bulk change: ``status`` (any known status; the lifecycle decides each
+    lead's move) and the checked ``lead_id`` boxes, at least one. An unreadable id is
+    dropped, as a row deleted meanwhile would be: the answer counts what was not found."""
+
+    status = Choice("Set the status of the selected leads", choices=[(s, label(s)) for s in STATUSES],
+                    message="Choose the status to set.")
+    lead_id = Many("Leads", limit=MAX_BULK)
+
+    def ids(self) -> list[int]:
+        """The checked leads' ids, distinct, ascending (at most MAX_BULK)."""
+        return sorted(parse_ids(self.lead_id.data, limit=MAX_BULK))
+
+    def check(self) -> None:
+        if self.ok("status") and not self.ids():
+            self.fail("lead_id", "Select at least one lead.")

@@ -288,6 +288,36 @@ def test_bulk_status_over_htmx_and_its_errors(admin, db, shop):
     assert db.session.get(Lead, lead.id).status == "LOST"
 
 
+def test_bulk_form_refuses_bad_input_on_both_paths(admin, db, shop, rival):
+    lead = make_lead(shop, email="one@example.com")
+    token = csrf(admin)
+    page = admin.get("/admin/leads").get_data(as_text=True)
+    assert '<select id="bulk-status" name="status"' in page and '<option value="">Choose a status…</option>' in page
+    cases = [({"status": "BOGUS", "lead_id": [str(lead.id)]}, "Choose the status to set."),
+             ({"status": "ＬＯＳＴ", "lead_id": [str(lead.id)]}, "Choose the status to set."),
+             ({"lead_id": [str(lead.id)]}, "Choose the status to set."),
+             ({"status": "LOST", "lead_id": ["٣", "junk", "-1", "99999999999999999999"]}, "Select at least one lead."),
+             ({"status": "LOST"}, "Select at least one lead.")]
+    for data, message in cases:
+        for headers in ({}, HX):
+            response = admin.post("/admin/leads/bulk-status", headers=headers,
+                                  data={"csrf_token": token, "query": "", **data})
+            html = response.get_data(as_text=True)
+            assert response.status_code == 422 and message in html, data
+            assert ("<html" in html) is not bool(headers)
+            if headers:
+                assert message in response.headers["HX-Trigger"]
+    theirs = admin.post("/admin/leads/bulk-status", data={"csrf_token": token, "status": "LOST", "query": "",
+                                                          "lead_id": [str(rival["lead_id"])]})
+    assert theirs.status_code == 303
+    assert "1 selected lead was not found." in admin.get("/admin/leads").get_data(as_text=True)
+    assert admin.post("/admin/leads/bulk-status", data={"csrf_token": token, "status": "LOST",
+                                                        "lead_id": [str(lead.id) + "\x00"]}).status_code == 400
+    assert admin.post("/admin/leads/bulk-status", data={"status": "LOST", "lead_id": [str(lead.id)]}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Lead, lead.id).status == "NEW" and db.session.get(Lead, rival["lead_id"]).status == "NEW"
+
+
 # ---------------------------------------------------------------------------- the detail
 
 
