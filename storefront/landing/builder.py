@@ -348,6 +348,8 @@ def save_section(page: LandingPage, section: Section, form, company) -> list[str
     notices = []
     if section.type in ("rich_text", "custom_html") and _UNSAFE.search(form.get("html") or ""):
         notices.append("Some markup was removed: scripts, styles, event handlers and unsafe links are not allowed.")
+    if section.type == "hero" and (section.settings or {}).get("image"):
+        settings["image"] = section.settings["image"]  # the hero photo is not a field of this form
     section.settings = settings
     page.updated_at = utcnow()
     db.session.commit()

@@ -171,3 +171,18 @@ def test_checkout_lines_show_the_stored_photo(db, company, client, local):
     summary = html.split('class="summary-lines"')[1].split("</ul>")[0]
     assert tee.images[0].asset.srcset("webp") in summary and 'sizes="48px"' in summary
     assert "example.invalid" not in html
+
+
+def test_editing_the_hero_text_keeps_its_photo(db, company, local):
+    from storefront.landing.builder import save_section
+    from storefront.landing.models import Section
+
+    tee = make_product(company, "Tee")
+    page = make_page(company, [tee])
+    image = attach_upload(tee, photo("hero.jpg"), "hero.jpg")
+    hero = db.session.execute(db.select(Section).filter_by(landing_page_id=page.id, type="hero")).scalar_one()
+    hero.settings = {**hero.settings, "image": snapshot(image.asset, "Drawings of clothes")}
+    db.session.commit()
+    save_section(page, hero, {"heading": "Winter Sale", "subheading": "", "cta_label": "Shop"}, company)
+    db.session.refresh(hero)
+    assert hero.settings["heading"] == "Winter Sale" and hero.settings["image"]["alt"] == "Drawings of clothes"
