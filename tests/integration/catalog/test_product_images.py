@@ -128,3 +128,13 @@ def test_an_upload_is_attached_and_a_refused_one_changes_nothing(db, company, lo
     assert image.src == "upload:beanie.jpg" and len(product.images) == 1
     second = attach_upload(product, photo("products-cap.jpg"), "cap.jpg", replace=image)
     assert second.id == image.id and second.alt == "A red beanie" and second.asset.sha256 != ""
+
+
+def test_the_commands_import_then_fetch_the_images(app, db, company, server, tmp_path, local_jobs):
+    runner = app.test_cli_runner()
+    imported = runner.invoke(args=["catalog", "import", str(_csv_served_by(server, tmp_path)), "--company", "acme"])
+    assert imported.exit_code == 0 and "flask catalog fetch-images" in imported.output
+    count = len(pending_fetch_ids(company.id))
+    fetched = runner.invoke(args=["catalog", "fetch-images", "--company", "acme"])
+    assert fetched.exit_code == 0 and f"{count} images fetched, 0 failed" in fetched.output
+    assert pending_fetch_ids(company.id) == []
