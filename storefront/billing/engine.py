@@ -36,7 +36,7 @@ from storefront.billing.schedule import RetrySettings, next_retry
 from storefront.extensions import db
 from storefront.payments import gateway
 from storefront.payments.services import after_order
-from storefront.queue import enqueue
+from storefront.queue import enqueue_many
 from storefront.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def bill_due_subscriptions(now: datetime | None = None, batch: int = BATCH) -> i
     ).scalars().all()
     ids = [attempt.id for attempt in _open_periods(list(subs), now)]
     db.session.commit()
-    for attempt_id in ids:
-        queue_charge(attempt_id, clock)
+    queue_charges(ids, clock)
     return len(ids)
 
 
@@ -149,8 +148,7 @@ def run_due_retries(now: datetime | None = None, batch: int = BATCH) -> int:
             attempt.status = "CLAIMED"
     ids = [attempt.id for attempt in rows]
     db.session.commit()
-    for attempt_id in ids:
-        queue_charge(attempt_id, clock)
+    queue_charges(ids, clock)
     close_expired_invoices(now)
     return len(ids)
 
@@ -158,8 +156,14 @@ def run_due_retries(now: datetime | None = None, batch: int = BATCH) -> int:
 def queue_charge(attempt_id: int, clock: datetime | None = None) -> None:
     """Queue ``charge_attempt`` (retried on transient faults). An injected clock travels
     with the job (tests move time); otherwise the job reads the time when it runs."""
-    args = (attempt_id,) if clock is None else (attempt_id, clock)
-    enqueue(charge_attempt, *args, retry=Retry(max=3, interval=[30, 120, 600]))
+    queue_charges([attempt_id], clock)
+
+
+def queue_charges(attempt_ids: list[int], clock: datetime | None = None) -> None:
+    """``queue_charge`` for many attempts in one Redis round trip."""
+    calls = [(attempt_id,) if clock is None else (attempt_id, clock) for attempt_id in attempt_ids]
+    if calls:
+        enqueue_many(charge_attempt, calls, retry=Retry(max=3, interval=[30, 120, 600]))
 
 
 def charge_attempt(attempt_id: int, now: datetime | None = None) -> str:
