@@ -104,11 +104,11 @@ def bench_database_url() -> str:
     return url.set(drivername="postgresql", database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
-def in_tree(root: Path, command: str, url: str):
-    """Run ``bench_seed.py command url`` with ``root``'s code; returns its JSON answer."""
+def in_tree(root: Path, command: str, url: str, *more: str):
+    """Run ``bench_seed.py command url [more]`` with ``root``'s code; returns its JSON answer."""
     env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("STOREFRONT_ENV", None)
-    done = subprocess.run([sys.executable, str(PERF_DIR / "bench_seed.py"), command, url], cwd=root, env=env,
+    done = subprocess.run([sys.executable, str(PERF_DIR / "bench_seed.py"), command, url, *more], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
     match = re.search(r"^SEEDJSON (.*)$", done.stdout, re.MULTILINE)
     if done.returncode or not match:
@@ -271,7 +271,8 @@ def bench_tree(root: Path, label: str, key: str, tmp: Path, faults: bool) -> Tre
     if faults:
         try:
             result.fault = fault_runs(root, tmp, url, key, shop_env, start_redis, start_background,
-                                      lambda expected: wait_recorded(root, url, expected))
+                                      lambda expected: wait_recorded(root, url, expected),
+                                      lambda redis_url: in_tree(root, "flush", url, redis_url)["flushed"])
         except RuntimeError as error:
             # The endpoint figures stand on their own; say what failed instead of losing them.
             print(f"faults: the fault runs failed: {error}", flush=True)

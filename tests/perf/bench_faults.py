@@ -45,7 +45,8 @@ class FaultResult:
         return sum(r.n5xx for r in self.runs)
 
 
-def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wait_recorded) -> FaultResult | None:
+def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wait_recorded,
+               flush_by_hand) -> FaultResult | None:
     name = f"{key}-fault"
     redis_proc, redis_url, spec = start_redis(tmp, name)
     if redis_proc is None:
@@ -114,7 +115,16 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
             state["background"][i] = start_background(root, env, tmp, name + f"-restart{i}",
                                                       (("worker",), ("cron",))[i])[0]
     recorded_after = wait_recorded(recorded_before["page_views"] + landing_ok)
-    notes.append(_buffer_left(redis_url))
+    left = _buffer_left(redis_url)
+    notes.append(left)
+    if not left.startswith("left in the buffer after the wait: 0 entries"):
+        # The flush job fell behind or stopped: show its logs, then flush once by hand, so the
+        # count says whether anything was lost rather than merely not flushed yet.
+        for log in sorted(tmp.glob(f"{name}*-worker.log")) + sorted(tmp.glob(f"{name}*-cron.log")):
+            tail = log.read_text(errors="replace").splitlines()[-6:]
+            notes.append(f"{log.name} (last lines):\n      " + "\n      ".join(tail))
+        notes.append(f"flushed by hand after the wait: {flush_by_hand(redis_url)} entries")
+        recorded_after = wait_recorded(recorded_before["page_views"] + landing_ok)
     for proc in [shop.proc, *state["background"], state["redis"]]:
         stop(proc)
     for run in runs:

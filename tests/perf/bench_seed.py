@@ -3,6 +3,7 @@ merchant with a published 24-product landing page, and count what the bench reco
 
     python tests/perf/bench_seed.py seed   URL    # prints the untracked variant ids (JSON)
     python tests/perf/bench_seed.py counts URL    # prints {"page_views", "visits", ...}
+    python tests/perf/bench_seed.py flush URL REDIS_URL   # one flush of the visit buffer
 
 Run as a subprocess with the benched tree first on PYTHONPATH, so the "before" code is
 migrated and seeded by its own models.
@@ -115,7 +116,26 @@ def counts(url: str) -> dict:
     return {"page_views": by_type.get("page_view", 0), "visits": visits, "events": by_type}
 
 
+def flush(url: str, redis_url: str) -> dict:
+    """One flush of the visit buffer in ``redis_url`` by this tree's ``flush_buffer``, as an
+    operator would run it; returns how many entries it moved."""
+    import redis
+
+    from storefront.extensions import db
+    from storefront.visits.flush import flush_buffer
+
+    app = _app(url)
+    with app.app_context():
+        moved = flush_buffer(redis.Redis.from_url(redis_url))
+        db.session.remove()
+        db.engine.dispose()
+    return {"flushed": moved}
+
+
 if __name__ == "__main__":
     command, database_url = sys.argv[1], sys.argv[2]
-    result = seed(database_url) if command == "seed" else counts(database_url)
+    if command == "flush":
+        result = flush(database_url, sys.argv[3])
+    else:
+        result = seed(database_url) if command == "seed" else counts(database_url)
     print("SEEDJSON " + json.dumps(result))
