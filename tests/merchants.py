@@ -91,6 +91,16 @@ def build_merchant(app, db, stem: str) -> Merchant:
                                        position=2))
     for variant in product.variants:
         variant.sku = mark(f"{stem}-SKU-{variant.position}")
+    # The main image's stored copy (its derivatives exist only as names here).
+    import hashlib
+
+    from storefront.media.models import MediaAsset
+
+    asset = MediaAsset(company_id=company.id, sha256=mark(hashlib.sha256(stem.encode()).hexdigest()), ext="jpg",
+                       byte_size=1234, width=800, height=800, color="#aa3300", widths=[320, 640], status="ready")
+    db.session.add(asset)
+    db.session.flush()
+    product.images[0].asset_id = asset.id
     db.session.commit()
 
     # Landing page: hero + grid (factories), rich text, testimonials, FAQ; old address,
@@ -274,6 +284,25 @@ def build_merchant(app, db, stem: str) -> Merchant:
                                   reason=mark(f"{stem}-RETRY-REASON payday")))
     db.session.commit()
 
+    # Recovery: the merchant's flow settings, an attempt on the abandoned cart and its
+    # reminder email, already sent.
+    from storefront.recovery.models import CartIntervention, CartSaveAttempt, CartSaveConfig
+    from storefront.recovery.services import history
+
+    db.session.add(CartSaveConfig(company_id=company.id, enabled=True, stages=[]))
+    attempt = CartSaveAttempt(company_id=company.id, cart_id=cart.id, lead_id=lead.id, email=f"lead@{low}.test",
+                              status="ACTIVE", current_stage="REMINDER_EMAIL", reason="FORM_FATIGUE",
+                              cart_value_cents=4700, currency="USD", last_activity_at=then, started_at=then)
+    history(attempt, "started", then, detail=mark(f"{stem}-RECOVERY-HISTORY"))
+    db.session.add(attempt)
+    db.session.flush()
+    intervention = CartIntervention(company_id=company.id, attempt_id=attempt.id, stage="REMINDER_EMAIL",
+                                    channel="EMAIL", type="REMINDER", status="SENT", token=mark(new_token()),
+                                    message_key=f"recovery-{low}", scheduled_at=then, sent_at=then,
+                                    schedule_reason=mark(f"{stem}-SCHEDULE-REASON"))
+    db.session.add(intervention)
+    db.session.commit()
+
     merchant.ids = {
         "page_id": page.id, "landing_page_id": page.id, "section_id": grid.id, "item_id": item.id,
         "redirect_id": db.session.execute(select(SlugRedirect.id).filter_by(landing_page_id=page.id)).scalar_one(),
@@ -288,6 +317,7 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "message_id": message.id, "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
         "plan_id": plan.id, "subscription_id": subscription.id,
+        "attempt_id": attempt.id, "intervention_id": intervention.id,
     }
     merchant.ids["experiment_id"] = experiment.id
     return merchant
