@@ -23,7 +23,6 @@ from storefront.analytics.experiments import (
 )
 from storefront.analytics.forms import ExperimentForm
 from storefront.analytics.models import EXPERIMENT_METRICS, Experiment
-from storefront.analytics.results import results
 from storefront.extensions import db
 from storefront.htmx import render
 from storefront.inputs import optional_int
@@ -78,6 +77,10 @@ def new_experiment():
 
 
 def _detail(experiment: Experiment, status: int = 200, error: str | None = None):
+    # SciPy is imported here, not at start-up: it costs every web worker about 0.8 s and
+    # tens of MB, and only this screen needs it.
+    from storefront.analytics.results import results
+
     return render(DETAIL, "experiment_screen", status=status, experiment=experiment, result=results(experiment),
                   title=page_titles(experiment.company_id).get(experiment.landing_page_id, ""),
                   metrics=EXPERIMENT_METRICS, error=error, **kit.merchant(current_user.company))
