@@ -121,12 +121,17 @@ def test_abandoned_checkout_shows_in_the_admin(app, db, live_server, new_context
     lead = wait_for(lambda: (found := lead_by_email(db, EMAIL)) is not None
                     and found.last_active_field == "address1" and found, what="the address1 events")
     assert db.session.execute(db.select(FieldEvent.id).filter_by(lead_id=lead.id, field_name="address1")).first()
-    assert lead.captured_fields == ["email", "phone"]
-    assert lead.completion_pct == 2 * 100 // 9
+    # Closing the page may blur the address field first, and that blur saves what was typed:
+    # whether its capture reaches the server before the page is gone is the browser's race.
+    captured = lead.captured_fields
+    assert captured[:2] == ["email", "phone"] and captured[2:] in ([], ["address1"]), captured
+    percent = f"{len(captured) * 100 // 9}%"
+    captured_labels = ", ".join({"email": "Email", "phone": "Phone", "address1": "Address"}[f] for f in captured)
+    assert lead.completion_pct == len(captured) * 100 // 9
     cart = db.session.get(Cart, lead.cart_id)
     cart_value = sum(line.quantity * line.variant.price_cents for line in cart.lines)
     expected_value = lv.calculate_lead_value(lv.ValueInputs(
-        captured_fields=frozenset({"email", "phone"}), cart_value_cents=cart_value, reached_checkout=True,
+        captured_fields=frozenset(captured), cart_value_cents=cart_value, reached_checkout=True,
         added_to_cart=True, engagement_score=lead.engagement_score))
     assert lead.estimated_value_cents == expected_value > 0
 
@@ -138,7 +143,7 @@ def test_abandoned_checkout_shows_in_the_admin(app, db, live_server, new_context
     expect(admin.get_by_role("heading", level=1)).to_have_text("Leads")
     row = admin.locator(".lead-table tbody tr").filter(has_text=EMAIL)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("22%")
+    expect(row).to_contain_text(percent)
     expect(row).to_contain_text("Stopped at Address")
     expect(row).to_contain_text(format_money(expected_value, "USD"))
     expect(row).to_contain_text("june")
@@ -156,8 +161,8 @@ def test_abandoned_checkout_shows_in_the_admin(app, db, live_server, new_context
 
     row.get_by_role("link", name=EMAIL).click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(EMAIL)
-    expect(admin.get_by_test_id("captured-fields")).to_have_text("Email, Phone")
-    expect(admin.get_by_test_id("completion")).to_have_text("22%")
+    expect(admin.get_by_test_id("captured-fields")).to_have_text(captured_labels)
+    expect(admin.get_by_test_id("completion")).to_have_text(percent)
     expect(admin.get_by_test_id("last-active-field")).to_have_text("Address")
     expect(admin.get_by_test_id("estimated-value")).to_have_text(format_money(expected_value, "USD"))
     expect(admin.get_by_text("Not analysed yet")).to_be_visible()
