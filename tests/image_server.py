@@ -7,6 +7,7 @@ image fetcher's tests. Paths:
 - /to/<url>             one redirect to <url> (e.g. http://169.254.169.254/latest/meta-data/)
 - /huge                 declares 21 MB in Content-Length
 - /endless              streams zeros without a length, past any cap
+- /superscript-length   declares a Content-Length of "²" (isdigit() but not int()), then streams
 - /slow                 waits 3 s before answering
 - /missing              404
 """
@@ -51,8 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(21 * 1024 * 1024))
             self.end_headers()
             self.wfile.write(b"\0" * 1024)
-        elif path == "/endless":
+        elif path in ("/endless", "/superscript-length"):
             self.send_response(200)
+            if path == "/superscript-length":
+                self.send_header("Content-Length", "²")
             self.send_header("Connection", "close")
             self.end_headers()
             try:

@@ -104,8 +104,10 @@ def _get(url, allow_loopback, max_bytes, resolver, read_timeout, deadline) -> tu
         response = conn.getresponse()
         if response.status != 200:
             return response.status, response.getheader("Location"), b""
-        declared = response.getheader("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_bytes:
+        declared = response.getheader("Content-Length") or ""
+        # ASCII digits only: "²".isdigit() is True yet int("²") fails; any other length is
+        # ignored here and the streamed cap below still holds.
+        if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
             raise FetchRefused(f"the image is {int(declared) / 1048576:.1f} MB; the limit is {max_bytes // 1048576} MB")
         chunks, size = [], 0
         while chunk := response.read(64 * 1024):

@@ -72,6 +72,7 @@ def test_a_redirect_to_another_scheme_is_refused(server):
 @pytest.mark.parametrize("path,message", [
     ("/huge", "21.0 MB; the limit is 20 MB"),
     ("/endless", "over the 20 MB limit"),
+    ("/superscript-length", "over the 20 MB limit"),
     ("/missing", "answered HTTP 404"),
 ])
 def test_oversized_and_missing_answers_are_refused(server, path, message):
