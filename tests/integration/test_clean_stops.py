@@ -24,7 +24,10 @@ from pathlib import Path
 import pytest
 from factories import ROOT
 
-CYCLES = 20
+# Six cycles meet every way of sending SIGINT twice, two of them with Redis; the cause itself
+# (no control-socket thread) is checked directly, so the suite needs no more. CLEAN_STOP_CYCLES=20
+# repeats it for a longer soak.
+CYCLES = int(os.environ.get("CLEAN_STOP_CYCLES", "6"))
 
 
 def _stat(pid: int) -> tuple[int, str, int] | None:
