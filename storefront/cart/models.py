@@ -53,7 +53,8 @@ class Cart(db.Model):
 
 class LineItem(db.Model):
     """A variant in a cart. ``unit_price_cents`` is the price when added, kept only to tell
-    the shopper that the price changed; totals always use the variant's current price."""
+    the shopper that the price changed; totals always use the variant's current price, or
+    the current price of the line's subscription plan (``plan_id``) while that plan is sold."""
 
     __tablename__ = "line_items"
     __table_args__ = (
@@ -66,6 +67,9 @@ class LineItem(db.Model):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
+    # Subscribe and save: the plan the shopper chose for this line (billing's
+    # SubscriptionPlan; its terms are read through catalog.plan_terms), None for one-time.
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("subscription_plans.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cart: Mapped[Cart] = relationship(back_populates="lines")

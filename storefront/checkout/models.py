@@ -61,6 +61,10 @@ class Order(db.Model):
     refund_id: Mapped[str | None] = mapped_column(String(255))
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The card the shopper agreed to keep for off-session charges (a subscription's renewals,
+    # the one-click upsell): the PaymentMethod and its Stripe Customer. None when not kept.
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
     # Attribution, copied from the cart and its visit when the order is created.
     landing_page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
