@@ -22,17 +22,11 @@ from storefront.htmx import render, wants_fragment
 from storefront.landing.models import LandingPage
 from storefront.routing import Routes
 from storefront.themes.css import contrast_warnings, data_attributes, render_css
-from storefront.themes.forms import errors_for_fields, fields_from_theme, theme_from_form
+from storefront.themes.forms import ThemeForm
 from storefront.themes.presets import FONT_STACKS, PRESETS
 from storefront.themes.routes import css_response
 from storefront.themes.services import page_theme, reset_theme, update_theme
-from storefront.themes.validation import (
-    LENGTH_UNITS,
-    VARIABLES,
-    ThemeError,
-    partial_theme,
-    resolve,
-)
+from storefront.themes.validation import LENGTH_UNITS, VARIABLES, ThemeError, partial_theme, resolve
 
 routes = Routes()
 
@@ -70,13 +64,18 @@ def _back_url(page: LandingPage) -> str | None:
     return None
 
 
-def _context(page: LandingPage, theme: dict, fields: dict, errors: dict) -> dict:
+def _form(theme: dict, fresh: bool = False) -> ThemeForm:
+    """The editor's form: the post (on a POST, unless ``fresh``), else ``theme``'s values."""
+    return ThemeForm.of(current_user.company, ThemeForm.stored(theme), fresh=fresh)
+
+
+def _context(page: LandingPage, theme: dict, form: ThemeForm) -> dict:
     """Everything the editor template needs; ``theme`` is valid (normal form)."""
     values = resolve(theme)
     return {
         "page": page,
-        "fields": fields,
-        "errors": errors,
+        "form": form,
+        "errors": form.messages(),
         "groups": _groups(),
         "presets": list(PRESETS.values()),
         "font_stacks": FONT_STACKS,
@@ -93,8 +92,8 @@ def _context(page: LandingPage, theme: dict, fields: dict, errors: dict) -> dict
     }
 
 
-def _editor(page, theme, fields, errors, status=200):
-    return render(TEMPLATE, "editor", status=status, **_context(page, theme, fields, errors))
+def _editor(page, theme, form, status=200):
+    return render(TEMPLATE, "editor", status=status, **_context(page, theme, form))
 
 
 @routes.get("/pages/<int:page_id>/theme", endpoint="page_theme")
@@ -103,7 +102,7 @@ def theme_editor(page_id: int):
     """The editor, filled from the saved theme."""
     page = get_or_404(LandingPage, page_id)
     theme = page_theme(page)
-    return _editor(page, theme, fields_from_theme(theme), {})
+    return _editor(page, theme, _form(theme))
 
 
 @routes.post("/pages/<int:page_id>/theme")
@@ -111,13 +110,19 @@ def theme_editor(page_id: int):
 def page_theme_save(page_id: int):
     """Validate and save. 422 with every field as typed and one message per bad field."""
     page = get_or_404(LandingPage, page_id)
-    raw, fields, _switched = theme_from_form(request.form)
-    try:
-        theme = update_theme(page, raw)
-    except ThemeError as error:
-        return _editor(page, partial_theme(raw)[0], fields, errors_for_fields(error), status=422)
-    return kit.done(SAVED, url_for("admin.page_theme", page_id=page.id),
-                    lambda: _editor(page, theme, fields_from_theme(theme), {}))
+    form = _form(page_theme(page))
+    switched = form.switched_to()
+    raw = {"preset": switched, "overrides": {}} if switched else form.raw_theme()
+    if switched or form.validate():
+        try:
+            theme = update_theme(page, raw)
+        except ThemeError as error:  # a rule of the whole theme, not of one input
+            for name, message in error.errors.items():
+                form.fail(name if name in form else None, message)
+        else:
+            return kit.done(SAVED, url_for("admin.page_theme", page_id=page.id),
+                            lambda: _editor(page, theme, _form(theme, fresh=True)))
+    return _editor(page, partial_theme(raw)[0], form, status=422)
 
 
 @routes.post("/pages/<int:page_id>/theme/reset")
@@ -128,7 +133,7 @@ def page_theme_reset(page_id: int):
     theme = reset_theme(page)
     return kit.done(f"Theme reset to the {PRESETS[theme['preset']].label} preset.",
                     url_for("admin.page_theme", page_id=page.id),
-                    lambda: _editor(page, theme, fields_from_theme(theme), {}))
+                    lambda: _editor(page, theme, _form(theme, fresh=True)))
 
 
 @routes.post("/pages/<int:page_id>/theme/preview")
@@ -137,18 +142,22 @@ def page_theme_preview(page_id: int):
     """The posted values, unsaved: over htmx the preview block (plus each field's error slot,
     out of band), or the whole editor after a preset switch; else the whole page."""
     page = get_or_404(LandingPage, page_id)
-    raw, fields, switched = theme_from_form(request.form)
-    theme, errors = partial_theme(raw)
-    errors = errors_for_fields(ThemeError(errors)) if errors else {}
-    status = 422 if errors else 200
+    form = _form(page_theme(page))
+    switched = form.switched_to()
+    if switched:
+        theme = {"preset": switched, "overrides": {}}
+        form, status = _form(theme, fresh=True), 200
+    else:
+        status = 200 if form.validate() else 422
+        theme = partial_theme(form.raw_theme())[0]
     targets_preview = request.headers.get("HX-Target") == "theme-preview-panel"
     if not wants_fragment() or switched or not targets_preview:
-        response = _editor(page, theme, fields, errors, status)
+        response = _editor(page, theme, form, status)
         if switched and wants_fragment():
             response.headers["HX-Retarget"] = "#theme-editor"
             response.headers["HX-Reswap"] = "outerHTML"
         return response
-    context = _context(page, theme, fields, errors)
+    context = _context(page, theme, form)
     body = render_blocks(TEMPLATE, ["preview"], **context)
     body += render_template("admin/themes/_field_errors.html", **context)
     response = make_response(body, status)

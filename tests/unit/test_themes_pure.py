@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
 
 from storefront.themes.css import (
     CONTRAST_PAIRS,
@@ -19,7 +21,7 @@ from storefront.themes.css import (
     render_css,
     stylesheet,
 )
-from storefront.themes.forms import fields_from_theme, theme_from_form, to_hex
+from storefront.themes.forms import ThemeForm, to_hex
 from storefront.themes.presets import DEFAULT_PRESET, FONT_STACKS, PRESETS, SHADOWS
 from storefront.themes.validation import (
     BY_NAME,
@@ -323,38 +325,68 @@ def test_contrast_pairs_name_real_variables():
 
 # --- the editor's form ----------------------------------------------------------------------
 
-def test_form_round_trip():
+@pytest.fixture()
+def bare_app():
+    """The form needs an application context (its translations), nothing more."""
+    with Flask("themes-form").app_context():
+        yield
+
+
+def fields_from_theme(theme: dict) -> dict:
+    return ThemeForm(formdata=None, data=ThemeForm.stored(theme)).inputs()
+
+
+def theme_from_form(fields: dict) -> tuple[dict, dict, bool, ThemeForm]:
+    """(raw theme, what the form shows again, preset switched?, the validated form)."""
+    form = ThemeForm(formdata=MultiDict(fields))
+    switched = form.switched_to()
+    form.validate()
+    raw = {"preset": switched, "overrides": {}} if switched else form.raw_theme()
+    shown = fields_from_theme(raw) if switched else form.inputs()
+    return raw, shown, bool(switched), form
+
+
+def test_form_round_trip(bare_app):
     theme = validate_theme({"preset": "luxe", "overrides": {"color-primary": "hsl(10, 50%, 30%)", "radius": "0.25rem"}})
     fields = fields_from_theme(theme)
     assert fields["radius"] == "0.25" and fields["radius__unit"] == "rem"
     assert fields["color-primary__picker"] == fields["color-primary__was"] == to_hex("hsl(10, 50%, 30%)")
-    raw, echoed, switched = theme_from_form(fields)
-    assert not switched and validate_theme(raw) == theme
+    raw, echoed, switched, form = theme_from_form(fields)
+    assert not switched and validate_theme(raw) == theme and not form.errors
     assert echoed["color-primary"] == "hsl(10, 50%, 30%)"
 
 
-def test_a_moved_picker_wins_over_the_text():
+def test_a_moved_picker_wins_over_the_text(bare_app):
     fields = fields_from_theme(validate_theme({"preset": "classic"}))
     fields["color-accent__picker"] = "#123456"
-    raw, echoed, _ = theme_from_form(fields)
+    raw, echoed, _, _ = theme_from_form(fields)
     assert validate_theme(raw)["overrides"] == {"color-accent": "#123456"}
     assert echoed["color-accent"] == "#123456"
 
 
-def test_choosing_another_preset_refills_the_fields():
+def test_choosing_another_preset_refills_the_fields(bare_app):
     fields = fields_from_theme(validate_theme({"preset": "classic", "overrides": {"radius": "3px"}}))
     fields["preset"] = "dark"
-    raw, echoed, switched = theme_from_form(fields)
+    raw, echoed, switched, _ = theme_from_form(fields)
     assert switched and raw == {"preset": "dark", "overrides": {}}
     assert echoed["color-bg"] == "#121212" and echoed["base_preset"] == "dark"
 
 
-def test_hostile_form_input_is_echoed_as_typed_but_bounded():
+def test_hostile_form_input_is_echoed_as_typed_but_bounded(bare_app):
     fields = fields_from_theme(validate_theme({}))
     fields["color-bg"] = "red;}</style>" + "x" * 5000
     fields["radius__unit"] = "px;}"
-    raw, echoed, _ = theme_from_form(fields)
+    raw, echoed, _, form = theme_from_form(fields)
     assert echoed["color-bg"].startswith("red;}</style>") and len(echoed["color-bg"]) == 200
     with pytest.raises(ThemeError) as caught:
         validate_theme(raw)
     assert set(caught.value.errors) == {"color-bg", "radius"}
+    # The form says the same, with the rule's own messages, on the same inputs.
+    assert form.messages() == caught.value.errors
+
+
+def test_a_variable_left_out_of_a_post_is_no_override(bare_app):
+    fields = fields_from_theme(validate_theme({"preset": "classic", "overrides": {"radius": "3px"}}))
+    del fields["radius"]
+    raw, _, _, form = theme_from_form(fields)
+    assert "radius" not in raw["overrides"] and not form.errors

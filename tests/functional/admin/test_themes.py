@@ -19,7 +19,7 @@ from storefront.accounts.models import Company
 from storefront.extensions import db as _db
 from storefront.landing.models import LandingPage
 from storefront.themes.css import stylesheet
-from storefront.themes.forms import fields_from_theme
+from storefront.themes.forms import ThemeForm
 from storefront.themes.presets import PRESETS
 from storefront.themes.validation import VARIABLES, ThemeError, validate_theme
 
@@ -69,7 +69,8 @@ def csrf(client, page) -> str:
 
 def form(client, page, theme=None, **changes) -> dict:
     """The editor's fields for ``theme`` (default: the saved one), with ``changes`` applied."""
-    fields = fields_from_theme(validate_theme(theme if theme is not None else page.theme))
+    stored = validate_theme(theme if theme is not None else page.theme)
+    fields = ThemeForm(formdata=None, data=ThemeForm.stored(stored)).inputs()
     fields.update(changes)
     fields["csrf_token"] = csrf(client, page)
     return fields
