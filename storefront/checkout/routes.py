@@ -8,9 +8,11 @@ from storefront.cart.services import current_cart
 from storefront.checkout.fields import FIELD_NAMES, FIELDS
 from storefront.checkout.info import CheckoutInfo, fetch_checkout_info
 from storefront.checkout.models import Order
+from storefront.checkout.phone_consent import CONSENT_BOXES, consent_texts, is_ticked
 from storefront.checkout.recent import recent_purchases
 from storefront.checkout.services import (
     CheckoutError,
+    capture_consent,
     capture_field,
     capture_form,
     choose_shipping,
@@ -35,13 +37,14 @@ def _page(info: CheckoutInfo, results=None, status=200):
     saved = dict(cart.checkout_fields or {})
     values = {name: (results[name].value if results else saved.get(name, "")) for name in FIELD_NAMES}
     errors = {name: r.error for name, r in (results or {}).items() if r.error}
+    shop = shop_context(cart.company_id, cart.landing_page_id)
+    boxes = [(box, text, is_ticked(cart, box)) for box, text in consent_texts(shop["shop_name"]).items()]
     response = render(
         "checkout/page.html", "checkout_form", status=status, cart=info.cart_info, cart_row=cart,
         priced=info.priced, fields=FIELDS, countries=CHECKOUT_COUNTRIES, values=values, errors=errors,
         stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
-        stripe_local=current_app.config["STRIPE_LOCAL"],
-        **shop_context(cart.company_id, cart.landing_page_id),
+        stripe_local=current_app.config["STRIPE_LOCAL"], consent_boxes=boxes, **shop,
     )
     return no_store(response)
 
@@ -91,7 +94,10 @@ def submit():
 @per_ip_and_visit("RATELIMIT_CAPTURE")
 def field(name: str):
     """Progressive capture of one field; answers the field re-rendered with its state, the
-    totals out of band when the field changes them, and a toast when earlier carts merged."""
+    totals out of band when the field changes them, and a toast when earlier carts merged.
+    The text and call consent boxes are captured here too (``_consent_box``)."""
+    if name in CONSENT_BOXES:
+        return _consent_box(name)
     if name not in FIELD_NAMES:
         abort(404)
     # Locked: two tabs saving different fields at once must not lose one of them.
@@ -110,6 +116,19 @@ def field(name: str):
         with_live_status(toast(response, capture.notice), capture.notice)
     elif capture.notice:
         flash(capture.notice, "info")
+    return no_store(response)
+
+
+def _consent_box(box: str):
+    """Tick or untick one consent box (htmx; without JavaScript the box travels with the
+    form). Answers the box re-rendered, 422 with the error for a value no checkbox sends."""
+    cart = current_cart(lock=True)
+    if cart is None:
+        return no_store(render("checkout/_expired.html", "expired", status=409))
+    result = capture_consent(cart, box, request.form.get(box)).results[box]
+    shop = shop_context(cart.company_id, None)
+    response = render("checkout/_phone_consent.html", "box", status=422 if result.error else 200, box=box,
+                      text=consent_texts(shop["shop_name"])[box], checked=is_ticked(cart, box), error=result.error)
     return no_store(response)
 
 

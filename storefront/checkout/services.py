@@ -13,6 +13,7 @@ from storefront.cart.services import touch
 from storefront.checkout import hooks
 from storefront.checkout.fields import FieldResult, validate_all, validate_field
 from storefront.checkout.info import CheckoutInfo
+from storefront.checkout.phone_consent import CONSENT_BOXES, TICKED, ConsentBoxError, phone_changed, set_box, ticked
 from storefront.extensions import db
 from storefront.inputs import optional_int
 from storefront.pricing.codes import check_for_cart, find_code
@@ -62,17 +63,42 @@ def capture_field(cart: Cart, name: str, raw: str | None) -> Capture:
 
 
 def capture_form(cart: Cart, form) -> Capture:
-    """Validate and save the whole form in one request (the no-JavaScript path and Pay).
+    """Validate and save the whole form in one request (the no-JavaScript path and Pay),
+    with the text and call consent boxes (``phone_consent``: an absent box is unticked).
     Commits. Valid values are saved even when other fields have errors: nothing typed is lost.
     """
-    return _save_fields(cart, validate_all(form), last_field=None)
+    results = validate_all(form)
+    boxes: dict[str, bool] = {}
+    for box in CONSENT_BOXES:
+        try:
+            boxes[box] = ticked(form.get(box))
+        except ConsentBoxError as error:
+            results[box] = FieldResult(box, "", str(error))
+    return _save_fields(cart, results, last_field=None, boxes=boxes)
 
 
-def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | None) -> Capture:
+def capture_consent(cart: Cart, box: str, raw: str | None) -> Capture:
+    """Tick or untick one consent box as the shopper clicks it (htmx): ``raw`` "yes" ticks,
+    nothing unticks (``phone_consent``); the result's value is "yes" or "". A value no
+    checkbox sends is an error and changes nothing. Commits. Raises KeyError for a name
+    not in ``phone_consent.CONSENT_BOXES``."""
+    try:
+        on = ticked(raw)
+    except ConsentBoxError as error:
+        CONSENT_BOXES[box]  # noqa: B018 - an unknown box is a KeyError either way
+        return Capture({box: FieldResult(box, "", str(error))})
+    set_box(cart, box, on)
+    db.session.commit()
+    return Capture({box: FieldResult(box, TICKED if on else "", None)})
+
+
+def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | None,
+                 boxes: dict[str, bool] | None = None) -> Capture:
     """Keep the valid values on the cart (an emptied field is removed), let a newly typed
-    email merge the shopper's earlier carts and saved items, tell the hooks (the Lead), commit."""
+    email merge the shopper's earlier carts and saved items, move a ticked consent to a
+    changed phone and set the posted ``boxes``, tell the hooks (the Lead), commit."""
     fields = dict(cart.checkout_fields or {})
-    previous_email = fields.get("email")
+    previous_email, previous_phone = fields.get("email"), fields.get("phone")
     for name, result in results.items():
         if result.error is None:
             if result.value:
@@ -80,6 +106,10 @@ def _save_fields(cart: Cart, results: dict[str, FieldResult], last_field: str | 
             else:
                 fields.pop(name, None)
     cart.checkout_fields = fields
+    if fields.get("phone") != previous_phone:
+        phone_changed(cart, previous_phone, fields.get("phone"))
+    for box, on in (boxes or {}).items():
+        set_box(cart, box, on)
     notice = None
     if fields.get("email") and fields["email"] != previous_email:
         known = hooks.collect(hooks.carts_of_email, cart.company_id, fields["email"])

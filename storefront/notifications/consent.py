@@ -54,11 +54,12 @@ def _find(company_id: int, phone: str, channel: str) -> PhoneConsent | None:
 
 
 def record_consent(company_id: int, phone: str, consent_text: str, source: str, channel: str = SMS,
-                   now: datetime | None = None) -> PhoneConsent:
+                   now: datetime | None = None, commit: bool = True) -> PhoneConsent:
     """Record that the person at ``phone`` agreed, now, to ``channel`` (SMS or VOICE) from
     this merchant, after being shown ``consent_text`` (stored word for word) at ``source``
     (CHECKOUT, IMPORT, MANUAL...). A consent given again replaces the words and clears the
-    withdrawal; ``history`` keeps both. Commits. Raises phones.PhoneError for a bad number,
+    withdrawal; ``history`` keeps both. Commits unless ``commit`` is False (a caller holding
+    row locks commits with its own change). Raises phones.PhoneError for a bad number,
     ValueError for an unknown channel or empty text."""
     if channel not in (SMS, VOICE):
         raise ValueError(f"consent is for SMS or VOICE, not {channel!r}")
@@ -73,20 +74,23 @@ def record_consent(company_id: int, phone: str, consent_text: str, source: str, 
     consent.consent_text, consent.source, consent.consented_at = consent_text, source[:32], now
     consent.withdrawn_at = consent.withdrawal_source = None
     consent.history = [*(consent.history or []), _entry("CONSENTED", source[:32], now)]
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return consent
 
 
-def withdraw(company_id: int, phone: str, source: str, channel: str = SMS, now: datetime | None = None) -> bool:
+def withdraw(company_id: int, phone: str, source: str, channel: str = SMS, now: datetime | None = None,
+             commit: bool = True) -> bool:
     """Withdraw this merchant's ``channel`` consent for ``phone`` (E.164) with ``source``
-    (SMS_KEYWORD, VOICE_KEYPAD, PORTAL, ADMIN...). Commits; True when a live consent was
-    withdrawn (none, or already withdrawn: a harmless no-op)."""
+    (SMS_KEYWORD, VOICE_KEYPAD, PORTAL, ADMIN...). Commits unless ``commit`` is False; True
+    when a live consent was withdrawn (none, or already withdrawn: a harmless no-op)."""
     now = now or utcnow()
     consent = _find(company_id, phone, channel)
     if consent is None or consent.withdrawn_at is not None:
         return False
     _withdraw(consent, source, now)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return True
 
 
