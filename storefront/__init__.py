@@ -102,8 +102,12 @@ def _register_shopper_blueprints(app: Flask) -> None:
 
 def _install_template_globals(app: Flask) -> None:
     from storefront.cart.services import cart_summary_for_request
+    from storefront.catalog.plan_terms import describe_interval, first_renewal, save_percent
 
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.globals["plan_interval_words"] = describe_interval
+    app.jinja_env.globals["plan_save_percent"] = save_percent
+    app.jinja_env.globals["plan_first_renewal"] = first_renewal
     app.jinja_env.globals["stripe_test_mode"] = app.config["STRIPE_TEST_MODE"]
     app.jinja_env.globals["shopper_cart"] = cart_summary_for_request
 

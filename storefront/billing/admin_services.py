@@ -16,6 +16,7 @@ from storefront.billing.models import Invoice, PaymentAttempt, Subscription, Sub
 from storefront.catalog.models import Product, Variant
 from storefront.checkout.models import Customer
 from storefront.extensions import db
+from storefront.landing.services import clear_section_cache
 from storefront.types import utcnow
 
 # Months per interval unit, as a fraction (numerator, denominator), for MRR.
@@ -58,6 +59,8 @@ def save_plan(company, plan: SubscriptionPlan | None, values: dict) -> Subscript
     for name, value in window.items():
         setattr(plan, name, value)
     db.session.commit()
+    # Landing pages offer the plan as "subscribe and save": show the change at once.
+    clear_section_cache()
     return plan
 
 
@@ -68,9 +71,11 @@ def delete_plan(plan: SubscriptionPlan) -> str:
     if used:
         plan.status = "ARCHIVED"
         db.session.commit()
+        clear_section_cache()
         return "archived"
     db.session.delete(plan)
     db.session.commit()
+    clear_section_cache()
     return "deleted"
 
 

@@ -7,9 +7,10 @@ strategy or action. The admin form reports the same messages field by field.
 """
 from __future__ import annotations
 
-from calendar import monthrange
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# A plan's calendar and its words live with the terms the shop shows (catalog sits below).
+from storefront.catalog.plan_terms import add_interval, describe_interval  # noqa: F401
 
 INTERVALS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 PLAN_STATUSES = ("ACTIVE", "ARCHIVED")
@@ -130,23 +131,3 @@ def check_field(plan, key: str, value):
         if not (isinstance(value, str) and valid_zone(value)):
             raise PlanError(key, "Give an IANA timezone such as America/Chicago.")
     return value
-
-
-def add_interval(start: datetime, interval: str, count: int) -> datetime:
-    """``start`` moved on by ``count`` intervals; months and years keep the day of month,
-    clamped to the month's last day (Jan 31 + 1 month = Feb 28/29)."""
-    if interval == "DAILY":
-        return start + timedelta(days=count)
-    if interval == "WEEKLY":
-        return start + timedelta(weeks=count)
-    months = count * (12 if interval == "YEARLY" else 1)
-    year, month0 = divmod(start.month - 1 + months, 12)
-    year += start.year
-    day = min(start.day, monthrange(year, month0 + 1)[1])
-    return start.replace(year=year, month=month0 + 1, day=day)
-
-
-def describe_interval(interval: str, count: int) -> str:
-    """"every month", "every 2 weeks", ... for the shopper-facing terms."""
-    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}[interval]
-    return f"every {unit}" if count == 1 else f"every {count} {unit}s"

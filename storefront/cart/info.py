@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storefront.catalog.plan_terms import describe_interval, save_percent
+
 
 @dataclass(frozen=True)
 class LineInfo:
-    """One cart line: ``unit_price_cents`` is the variant's current price, ``added_price_cents``
-    what it cost when the shopper added it; ``available`` is None for untracked stock."""
+    """One cart line: ``unit_price_cents`` is the variant's current price (or, for a
+    subscribe-and-save line, its plan's current price), ``added_price_cents`` what it cost
+    when the shopper added it; ``available`` is None for untracked stock.
+
+    ``plan_id`` is the line's ACTIVE subscription plan (None: a one-time purchase), billed
+    every ``plan_interval_count`` ``plan_interval``s; ``regular_price_cents`` is the
+    variant's one-time price, against which the plan saves."""
 
     variant_id: int
     product_title: str
@@ -30,6 +37,20 @@ class LineInfo:
     grams: int = 0
     # The first image's stored copy (media.models.MediaAsset) when its sizes are made.
     image: object | None = field(default=None, compare=False)
+    plan_id: int | None = None
+    plan_interval: str | None = None
+    plan_interval_count: int = 1
+    regular_price_cents: int | None = None
+
+    @property
+    def plan_words(self) -> str:
+        """"every month": how often the line's plan renews ("" for a one-time line)."""
+        return describe_interval(self.plan_interval, self.plan_interval_count) if self.plan_id else ""
+
+    @property
+    def plan_save_percent(self) -> int:
+        """Whole percent the plan saves against the one-time price (0 for none)."""
+        return save_percent(self.regular_price_cents, self.unit_price_cents) if self.plan_id else 0
 
     @property
     def line_total_cents(self) -> int:
@@ -75,3 +96,8 @@ class CartInfo:
     @property
     def is_empty(self) -> bool:
         return not self.lines
+
+    @property
+    def subscription_lines(self) -> tuple[LineInfo, ...]:
+        """The subscribe-and-save lines: paying for them keeps the card for renewals."""
+        return tuple(line for line in self.lines if line.plan_id)

@@ -4,7 +4,7 @@ and changes nothing."""
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import String, bindparam, cast, func
+from sqlalchemy import String, bindparam, case, cast, func
 from sqlalchemy.orm import joinedload
 
 from storefront.accounts.models import Company
@@ -18,6 +18,7 @@ from storefront.catalog.models import (
     Variant,
     product_categories,
 )
+from storefront.catalog.plan_terms import PLANS
 from storefront.cookies import CART_COOKIE
 from storefront.extensions import db
 from storefront.inputs import DB_INT_MAX, InputError, parse_int
@@ -83,7 +84,7 @@ def current_cart(company_id: int | None = None, lock: bool = False) -> Cart | No
 
 def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
     """Build the CartInfo of ``cart`` once, in one SELECT: lines with their variants' current
-    prices, the units available to this cart (``Variant.available_for``, the one rule), the
+    prices (a subscribe-and-save line's ACTIVE plan and its price, ``catalog.plan_terms``), the units available to this cart (``Variant.available_for``, the one rule), the
     product's first image and its category ids. Amounts in minor units of ``cart.currency``.
 
     Plain rows, no ORM objects: the drawer reads a cart on every open, and loading the
@@ -102,13 +103,17 @@ def cart_info(cart: Cart | None, currency: str = "USD") -> CartInfo:
                 image_alt=row.first_image_alt or row.product_title,
                 image=_line_image(row),
                 quantity=row.quantity,
-                unit_price_cents=row.price_cents,
+                unit_price_cents=row.plan_price_cents if row.plan_id else row.price_cents,
                 added_price_cents=row.added_price_cents,
                 compare_at_cents=row.compare_at_cents,
                 available=Variant.available_for(row, row.held or 0),
                 product_id=row.product_id,
                 category_ids=frozenset(int(c) for c in (row.category_ids or "").split(",") if c),
                 grams=row.grams or 0,
+                plan_id=row.plan_id,
+                plan_interval=row.plan_interval,
+                plan_interval_count=row.plan_interval_count or 1,
+                regular_price_cents=row.price_cents,
             )
         )
     return CartInfo(currency=cart.currency, lines=tuple(lines))
@@ -166,10 +171,14 @@ def _lines_query():
             categories.scalar_subquery().label("category_ids"),
             held.scalar_subquery().label("held"),
             reserved.scalar_subquery().label("reserved"),
+            PLANS.c.id.label("plan_id"), PLANS.c.price_cents.label("plan_price_cents"),
+            PLANS.c.interval.label("plan_interval"), PLANS.c.interval_count.label("plan_interval_count"),
         )
         .select_from(LineItem.__table__.join(Variant.__table__, variants.id == items.variant_id)
                      .join(Product.__table__, products.id == variants.product_id)
-                     .outerjoin(MediaAsset.__table__, assets.id == first_asset))
+                     .outerjoin(MediaAsset.__table__, assets.id == first_asset)
+                     # A line's plan counts while the merchant sells it; else it is one-time.
+                     .outerjoin(PLANS, (PLANS.c.id == items.plan_id) & (PLANS.c.status == "ACTIVE")))
         .where(items.cart_id == bindparam("cart_id"))
         .order_by(items.id)
     )
@@ -211,13 +220,32 @@ def _check_stock(variant: Variant, wanted: int, cart: Cart) -> None:
         raise CartError(str(error)) from error
 
 
-def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
+def _plan_for(plan_raw: str, variant: Variant, cart: Cart | None) -> tuple[int, int]:
+    """(plan id, price in cents) of the subscription plan the shopper chose for ``variant``:
+    an ACTIVE plan of the variant's merchant for this variant or its whole product. Raises
+    CartError for anything else (malformed, another merchant's, another product's, archived),
+    and when another line of the cart is a subscription already: one subscription per
+    checkout, so its first period is paid by exactly one order."""
+    plan_id = _parse_id(plan_raw, "subscription")
+    plan = db.session.execute(db.select(PLANS).where(PLANS.c.id == plan_id)).one_or_none()
+    if (plan is None or plan.company_id != variant.company_id or plan.status != "ACTIVE"
+            or plan.product_id != variant.product_id or plan.variant_id not in (None, variant.id)):
+        raise CartError("That subscription is not available for this product.")
+    if cart is not None and any(line.plan_id and line.variant_id != variant.id for line in cart.lines):
+        raise CartError("Your cart already holds a subscription. Check it out first, or remove it.")
+    return plan.id, plan.price_cents
+
+
+def add_to_cart(variant_raw: str | None, quantity_raw: str | None, plan_raw: str | None = None) -> Cart:
     """Add ``quantity`` of a variant to the shopper's cart, creating the cart on the first add.
 
     The merchant is the one of the shopper's cart, else of their visit; a variant of another
     merchant is refused as unknown. Raises CartError for an unknown variant, a quantity that is
     not 1..99, a line total over 99, or more than is available to this cart (stock minus other
     shoppers' active holds, ``Variant.available_for``). Commits.
+
+    ``plan_raw`` (the product form's "subscribe and save" radio; empty for one-time) names the
+    plan the line renews on (``_plan_for``); the line follows the shopper's latest choice.
     """
     variant_id = _parse_id(variant_raw, "product")
     quantity = parse_quantity(quantity_raw)
@@ -227,6 +255,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
     variant = db.session.get(Variant, variant_id, options=[joinedload(Variant.product)])
     if variant is None or (company_id is not None and variant.company_id != company_id):
         raise CartError("Unknown product: it may have been removed.")
+    plan_id, price_cents = _plan_for(plan_raw, variant, cart) if plan_raw else (None, variant.price_cents)
     if cart is None:
         company = db.session.get(Company, variant.company_id)
         cart = Cart(
@@ -241,7 +270,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
         db.session.flush()
     # One upsert adds the line or grows it; the cart's row lock keeps the quantity it returns
     # ours until the commit. Past the limits, nothing of it stays.
-    new_quantity = db.session.execute(*_add_line(cart.id, variant.id, quantity, variant.price_cents)).scalar_one()
+    new_quantity = db.session.execute(*_add_line(cart.id, variant.id, quantity, price_cents, plan_id)).scalar_one()
     try:
         if new_quantity > MAX_QUANTITY:
             raise CartError(f"You can buy at most {MAX_QUANTITY} of an item.")
@@ -251,7 +280,7 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
         raise
     touch(cart)
     record_event(visit if visit and cart.visit_id == visit.id else None, "add_to_cart",
-                 {"variant_id": variant.id, "quantity": quantity, "price_cents": variant.price_cents})
+                 {"variant_id": variant.id, "quantity": quantity, "price_cents": price_cents})
     db.session.commit()
     return cart
 
@@ -259,10 +288,11 @@ def add_to_cart(variant_raw: str | None, quantity_raw: str | None) -> Cart:
 _ADD_LINE: dict[str, object] = {}
 
 
-def _add_line(cart_id: int, variant_id: int, quantity: int, price_cents: int):
+def _add_line(cart_id: int, variant_id: int, quantity: int, price_cents: int, plan_id: int | None = None):
     """(statement, parameters): ``INSERT ... ON CONFLICT (cart_id, variant_id) DO UPDATE``
-    adding ``quantity`` to the line, returning the line's new quantity. Built once per
-    dialect (PostgreSQL or SQLite)."""
+    adding ``quantity`` to the line and setting its plan (None: one-time), returning the
+    line's new quantity. A line whose plan changes takes the new price as its added price.
+    Built once per dialect (PostgreSQL or SQLite)."""
     dialect = db.session.get_bind().dialect.name
     statement = _ADD_LINE.get(dialect)
     if statement is None:
@@ -274,13 +304,16 @@ def _add_line(cart_id: int, variant_id: int, quantity: int, price_cents: int):
         values = insert(table).values(
             cart_id=bindparam("line_cart"), variant_id=bindparam("line_variant"),
             quantity=bindparam("line_quantity"), unit_price_cents=bindparam("line_price"),
-            created_at=bindparam("line_now", type_=UTCDateTime()))
+            plan_id=bindparam("line_plan"), created_at=bindparam("line_now", type_=UTCDateTime()))
+        plan_changed = table.c.plan_id.is_distinct_from(values.excluded.plan_id)
         statement = _ADD_LINE[dialect] = values.on_conflict_do_update(
             index_elements=[table.c.cart_id, table.c.variant_id],
-            set_={"quantity": table.c.quantity + values.excluded.quantity},
+            set_={"quantity": table.c.quantity + values.excluded.quantity, "plan_id": values.excluded.plan_id,
+                  "unit_price_cents": case((plan_changed, values.excluded.unit_price_cents),
+                                           else_=table.c.unit_price_cents)},
         ).returning(table.c.quantity)
     return statement, {"line_cart": cart_id, "line_variant": variant_id, "line_quantity": quantity,
-                       "line_price": price_cents, "line_now": utcnow()}
+                       "line_price": price_cents, "line_plan": plan_id, "line_now": utcnow()}
 
 
 def _line_for(cart: Cart | None, variant_raw: str | None) -> LineItem:

@@ -68,9 +68,11 @@ def _same_site_referrer() -> str | None:
 @routes.post("/cart/add")
 @per_ip_and_visit("RATELIMIT_CART")
 def add():
-    """Add a variant: form fields ``variant_id`` and ``quantity`` (default 1)."""
+    """Add a variant: form fields ``variant_id``, ``quantity`` (default 1) and ``plan_id``
+    (subscribe and save; empty or absent for a one-time purchase)."""
     try:
-        cart = add_to_cart(request.form.get("variant_id"), request.form.get("quantity", "1"))
+        cart = add_to_cart(request.form.get("variant_id"), request.form.get("quantity", "1"),
+                           request.form.get("plan_id"))
     except CartError as error:
         return _refuse(error)
     response = _after_change(cart, "Added to cart")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from storefront.accounts.models import Company
 from storefront.catalog.models import Product, ProductImage, Variant
+from storefront.catalog.plan_terms import PLANS  # noqa: F401  (defines Variant's plan columns)
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.sections import section_views
@@ -67,7 +68,8 @@ def shop_context(company_id: int | None, landing_page_id: int | None) -> dict:
 
 
 def load_sections(page: LandingPage) -> list[Section]:
-    """The page's sections with their products, variants and images in four queries."""
+    """The page's sections with their products, variants (with their subscribe-and-save plan,
+    ``catalog.plan_terms``) and images in four queries."""
     return list(
         db.session.execute(
             db.select(Section)
@@ -76,7 +78,7 @@ def load_sections(page: LandingPage) -> list[Section]:
             .options(
                 selectinload(Section.products)
                 .joinedload(LandingPageProduct.product)
-                .options(selectinload(Product.variants),
+                .options(selectinload(Product.variants).undefer_group("plan"),
                          selectinload(Product.images).joinedload(ProductImage.asset))
             )
         ).scalars()
