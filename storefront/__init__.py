@@ -84,6 +84,9 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.media import routes as media_routes
     from storefront.notifications import routes as notification_routes
     from storefront.payments import routes as payment_routes
+    from storefront.portal import account_routes as portal_account_routes
+    from storefront.portal import auth_routes as portal_auth_routes
+    from storefront.portal import routes as portal_routes
     from storefront.recovery import routes as recovery_routes
     from storefront.themes import routes as theme_routes
 
@@ -92,7 +95,8 @@ def _register_shopper_blueprints(app: Flask) -> None:
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
         ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
     )
-    blueprints += (("billing", (billing_routes,)),)
+    blueprints += (("billing", (billing_routes,)),
+                   ("portal", (portal_auth_routes, portal_routes, portal_account_routes)))
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)
         for module in modules:

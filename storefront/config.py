@@ -142,6 +142,8 @@ def load_config() -> dict:
         "RATELIMIT_CHECKOUT": os.environ.get("RATELIMIT_CHECKOUT", "20/minute"),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "10/minute;50/hour"),
         "RATELIMIT_EVENTS": os.environ.get("RATELIMIT_EVENTS", "120/minute"),
+        # The portal's emailed sign-in link: each request sends an email, so fewer than a password form.
+        "RATELIMIT_PORTAL": os.environ.get("RATELIMIT_PORTAL", "5/minute;20/hour"),
         # A lead or visit idle this long gets its abandonment analysis.
         "ABANDON_IDLE_MINUTES": _int("ABANDON_IDLE_MINUTES", 30),
         # Open carts with a captured email or phone, unchanged this long, are ABANDONED;

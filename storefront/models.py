@@ -8,7 +8,13 @@ from storefront.analytics.models import (  # noqa: F401
     HourlyRollup,
     RollupState,
 )
-from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan  # noqa: F401
+from storefront.billing.models import (  # noqa: F401
+    Invoice,
+    PaymentAttempt,
+    SaveOffer,
+    Subscription,
+    SubscriptionPlan,
+)
 from storefront.cart.models import Cart, LineItem, SavedCartItem  # noqa: F401
 from storefront.catalog.models import (  # noqa: F401
     Category,
@@ -29,6 +35,7 @@ from storefront.leads.models import (  # noqa: F401
 from storefront.media.models import MediaAsset  # noqa: F401
 from storefront.notifications.models import EmailSuppression, OutboundMessage, PhoneConsent  # noqa: F401
 from storefront.payments.models import StripeEvent  # noqa: F401
+from storefront.portal.models import PortalLink  # noqa: F401
 from storefront.pricing.models import (  # noqa: F401
     Promotion,
     PromotionCode,

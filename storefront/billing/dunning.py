@@ -64,6 +64,12 @@ def card_link(sub: Subscription) -> str:
     return f"{current_app.config['PUBLIC_URL']}/billing/card/{card_link_token(sub)}"
 
 
+def account_url(company: Company) -> str:
+    """The customer portal's sign-in page at this merchant (``/account/<slug>/sign-in``):
+    dunning emails carry it, so a customer can pause, skip or take the save offer."""
+    return f"{current_app.config['PUBLIC_URL']}/account/{company.slug}/sign-in"
+
+
 def read_card_link(token: str, max_age: int = CARD_LINK_MAX_AGE) -> Subscription:
     """The subscription a card-update token names. Raises BadCardLink when the token is
     tampered with, older than ``max_age`` seconds, or names no live subscription."""
@@ -132,7 +138,8 @@ def _words(notice: str, sub: Subscription, invoice: Invoice, attempt: PaymentAtt
         "CANCEL": "so your subscription has been cancelled. You won't be charged again.",
         "PAUSE": "so your subscription is paused. Nothing ships and nothing is charged until you resume it.",
         "MANUAL_REVIEW": f"so our team will look at your subscription and write to you from {company.support_email or 'the shop'}.",
-        "SAVE_FLOW": "but we'd like to keep you: update your card, or reply to skip a delivery or pause instead.",
+        "SAVE_FLOW": "but we'd like to keep you: update your card, or sign in to your account to take a discount "
+                     "on your next delivery, skip it or pause instead.",
     }[action]
     return (f"Your {plan} subscription", [f"We couldn't take {amount} after several tries, {outcome}"])
 
@@ -160,7 +167,8 @@ def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> s
         send_templated_email(
             company.id, f"dunning-{invoice.id}-{notice}", customer.email, heading, "emails/notification",
             {"heading": heading, "paragraphs": paragraphs, "action_url": link,
-             "action_label": "Update my card" if link else None, "company": company},
+             "action_label": "Update my card" if link else None, "company": company,
+             "account_url": account_url(company)},
             from_name=company.name, reply_to=company.support_email,
         )
     if sub.plan.send_sms_reminder and sub.phone and notice in ("first_failure", "card_needed", "final_reminder"):

@@ -32,6 +32,7 @@ from storefront.billing.models import Invoice, PaymentAttempt, Subscription, Sub
 from storefront.billing.plans import add_interval
 from storefront.billing.queries import attempts_of
 from storefront.billing.renewals import create_renewal_order
+from storefront.billing.save_flow import offer_after_retries
 from storefront.billing.schedule import RetrySettings, next_retry
 from storefront.extensions import db
 from storefront.payments import gateway
@@ -83,9 +84,11 @@ def _open_periods(subs: list[Subscription], now: datetime) -> list[PaymentAttemp
         if (sub.id, start) in existing:
             log.warning("subscription %s: the invoice of %s exists already", sub.id, start)
         else:
+            # An accepted save offer's discount applies to this one invoice (save_flow).
+            amount = plan.price_cents * sub.quantity * (100 - (sub.next_discount_percent or 0)) // 100
             invoices.append(Invoice(company_id=sub.company_id, subscription_id=sub.id, period_start=start,
-                                    period_end=end, amount_cents=plan.price_cents * sub.quantity,
-                                    currency=plan.currency))
+                                    period_end=end, amount_cents=amount, currency=plan.currency))
+            sub.next_discount_percent = 0
         sub.current_period_start, sub.current_period_end, sub.next_billing_at = start, end, end
     db.session.add_all(invoices)
     db.session.flush()
@@ -326,6 +329,8 @@ def apply_final_action(invoice: Invoice, sub: Subscription, now: datetime) -> st
         sub.cancel_reason = "payment failed after every retry"
     elif action == "PAUSE":
         sub.status, sub.next_billing_at = "PAUSED", None
+    elif action == "SAVE_FLOW":
+        offer_after_retries(invoice, sub)
     if action != "MANUAL_REVIEW":
         invoice.status = "UNCOLLECTIBLE"
     return action

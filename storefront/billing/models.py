@@ -101,6 +101,8 @@ class Subscription(db.Model):
     # The order the subscription was sold in (attribution of its renewals).
     first_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # A save offer's discount (whole percent) taken off the next invoice only, then reset.
+    next_discount_percent: Mapped[int] = mapped_column(Integer, default=0)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -177,3 +179,30 @@ class PaymentAttempt(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SaveOffer(db.Model):
+    """One attempt of the subscription save flow (a subscription has no cart, so it has its
+    own attempt type): a discount on the next charge, skipping a cycle, or pausing, offered
+    when the customer cancels in the portal (``trigger`` CANCEL) or when the retries are over
+    and the plan's ``afterMaxRetriesAction`` is SAVE_FLOW (``trigger`` DUNNING, with the
+    invoice).
+
+    ``key`` is unique: ``cancel-<subscription id>`` (a cancel meets a save offer once) or
+    ``dunning-<invoice id>``. Status: OFFERED, ACCEPTED (``choice`` DISCOUNT, SKIP or PAUSE),
+    DECLINED (the customer cancelled anyway). ``discount_percent`` is what was offered.
+    """
+
+    __tablename__ = "subscription_save_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="OFFERED")
+    choice: Mapped[str | None] = mapped_column(String(16))
+    discount_percent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,7 +17,7 @@ import hmac
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.services import AccountError
@@ -111,3 +111,16 @@ def is_suppressed(company_id: int, address: str) -> bool:
     """True when this merchant must not email ``address``. Raises ValueError for an address
     that is not one."""
     return is_hash_suppressed(company_id, email_hash(address))
+
+
+def resubscribe(company_id: int, address: str) -> bool:
+    """Take ``address`` off this merchant's list when the person unsubscribed themselves
+    (the portal's email preferences); True when it was on it. Bounces and complaints stay:
+    the person cannot undo those by asking. Commits."""
+    removed = db.session.execute(
+        delete(EmailSuppression).where(EmailSuppression.company_id == company_id,
+                                       EmailSuppression.email_hash == email_hash(address),
+                                       EmailSuppression.reason == "UNSUBSCRIBED")
+    ).rowcount
+    db.session.commit()
+    return removed > 0

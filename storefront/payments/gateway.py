@@ -288,6 +288,28 @@ def attach_payment_method(payment_method_id: str, customer_id: str) -> None:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
 
 
+def describe_payment_method(payment_method_id: str) -> dict:
+    """{"brand", "last4", "exp_month", "exp_year"} of a saved card, for the customer's list
+    (never the number). Raises PaymentError."""
+    try:
+        card = client().v1.payment_methods.retrieve(payment_method_id).to_dict().get("card") or {}
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+    return {key: card.get(key) for key in ("brand", "last4", "exp_month", "exp_year")}
+
+
+def detach_payment_method(payment_method_id: str) -> None:
+    """Detach a saved card from its Customer: it can no longer be charged. A card already
+    detached (or unknown to Stripe) counts as done. Raises PaymentError on other errors."""
+    try:
+        client().v1.payment_methods.detach(payment_method_id)
+    except stripe.InvalidRequestError as error:
+        if getattr(error, "http_status", None) != 404 and "attached" not in str(error).lower():
+            raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
 def saving_intent_params(customer_id: str) -> dict:
     """The extra PaymentIntent parameters that save the card while paying, with real keys
     (Stripe's ``setup_future_usage``). localstripe refuses them: test mode uses a SetupIntent."""

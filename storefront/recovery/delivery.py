@@ -37,6 +37,7 @@ from storefront.recovery.models import (
     CANCELLED,
     EXHAUSTED,
     FAILED,
+    OPENED,
     PAUSED,
     PENDING_INTERVENTION,
     QUEUED,
@@ -245,6 +246,8 @@ def mirror(intervention: CartIntervention, message, now: datetime) -> str:
     if message.status in (records.SENT, records.DELIVERED, records.COMPLETED, records.NO_ANSWER, records.BUSY,
                           records.UNDELIVERED):
         intervention.status, intervention.sent_at = SENT, message.sent_at or now
+        if intervention.opened_at is not None:  # opened before the answer was recorded (tracking)
+            intervention.status = OPENED
         attempt.current_stage = intervention.stage
         history(attempt, "SENT", now, intervention.stage, f"{intervention.channel} sent")
         _tell_lead(attempt, intervention, now)

@@ -63,6 +63,11 @@ def restore_url(intervention: CartIntervention) -> str:
     return f"{current_app.config['PUBLIC_URL']}/recover/{intervention.token}"
 
 
+def open_url(intervention: CartIntervention) -> str:
+    """The email's open image (``tracking``): PUBLIC_URL/recover/<token>/open.gif."""
+    return f"{current_app.config['PUBLIC_URL']}/recover/{intervention.token}/open.gif"
+
+
 def unsubscribe_url(company_id: int, email: str) -> str:
     """The signed one-click unsubscribe link (never expires, no cookies needed)."""
     return f"{current_app.config['PUBLIC_URL']}/unsubscribe/{unsubscribe_token(company_id, email)}"
@@ -117,7 +122,7 @@ def compose(intervention: CartIntervention, cart: Cart, company: Company, email:
     context = {
         "company": company, "heading": "Your cart is waiting", "paragraphs": paragraphs, "lines": lines,
         "action_url": link, "action_label": "Return to my cart", "colours": theme_colours(cart),
-        "code": code, "percent": percent,
+        "code": code, "percent": percent, "open_url": open_url(intervention),
     }
     text = f"{store}: your cart is waiting. {link}"
     if code:

@@ -28,7 +28,10 @@ LAYERS: list[set[str]] = [
     {"checkout"},
     {"payments"},
     {"leads"},
-    {"recovery", "billing", "portal", "analytics"},
+    {"recovery", "billing", "analytics"},
+    # The customer's portal is a screen over billing's subscriptions and checkout's orders,
+    # as the admin is the merchant's over every domain: it calls billing's services.
+    {"portal"},
     {"admin"},
     {"demo", "cli", "models", "storefront", "cron", "wsgi"},
 ]
