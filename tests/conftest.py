@@ -20,7 +20,7 @@ from flask import g
 from servers import free_port, wait_for_url
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 
 def _postgres_url() -> str | None:
@@ -146,17 +146,40 @@ def _empty_tables(db) -> None:
         db.session.commit()
         return
     # A live-server request still finishing (a browser's last beacon) may hold a lock that
-    # TRUNCATE waits for; PostgreSQL then picks one side of the deadlock: try again.
+    # the cleanup waits for; PostgreSQL then picks one side of the deadlock: try again.
     for attempt in range(10):
         try:
-            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            db.session.commit()
+            _empty_postgres_tables(db, tables)
             return
         except OperationalError:
             db.session.rollback()
             if attempt == 9:
                 raise
             time.sleep(0.5)
+
+
+def _empty_postgres_tables(db, tables: list[str]) -> None:
+    """Delete the rows of the tables a test wrote to, children first, and restart the sequences
+    it used. TRUNCATE of every table costs about 0.2 s whatever was written (a new file per
+    table), which was half the suite's time; a test writes to a handful of tables."""
+    probe = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables)
+    written = set(db.session.execute(text(probe)).scalars())
+    try:
+        for name in tables:
+            if name in written:
+                db.session.execute(text(f"DELETE FROM {name}"))
+    except IntegrityError:
+        # Rows that reference each other in a circle: TRUNCATE takes them all at once.
+        db.session.rollback()
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        return
+    used = db.session.execute(text(
+        "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences WHERE last_value IS NOT NULL"
+    )).scalars().all()
+    for sequence in used:
+        db.session.execute(text("SELECT setval(CAST(:s AS regclass), 1, false)"), {"s": sequence})
+    db.session.commit()
 
 
 @pytest.fixture()
