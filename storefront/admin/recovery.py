@@ -1,7 +1,8 @@
 """Admin screens of cart recovery (/admin/recovery): the report (attempts, messages sent,
 clicked and UNKNOWN, recovered orders and revenue per stage and channel, the rate and its
-alerts), the list of attempts, one attempt's timeline with "stop recovery", and the
-settings of each stage. Reads go through ``accounts.scoping``: another merchant's attempt
+alerts, and the breakdowns by channel, stage, reason, landing page and campaign:
+``recovery.breakdowns``), the list of attempts, one attempt's timeline with "stop
+recovery", and the settings of each stage. Reads go through ``accounts.scoping``: another merchant's attempt
 answers 404.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from storefront.htmx import render
 from storefront.inputs import optional_int
 from storefront.money import format_money
 from storefront.recovery import delivery, previews, services
+from storefront.recovery.breakdowns import breakdowns
 from storefront.recovery.forms import RecoverySettingsForm, form_data
 from storefront.recovery.models import CartSaveAttempt
 from storefront.recovery.reports import report
@@ -49,8 +51,10 @@ def recovery_report():
     days = days if days in PERIODS else 30
     company = current_user.company
     now = utcnow()
-    figures = report(company.id, company.currency, period_start(company.timezone, days, now), now + timedelta(seconds=1))
-    return render("admin/recovery/report.html", "figures", **_context(report=figures, days=days, periods=PERIODS))
+    since, until = period_start(company.timezone, days, now), now + timedelta(seconds=1)
+    figures = report(company.id, company.currency, since, until)
+    return render("admin/recovery/report.html", "figures", **_context(
+        report=figures, breakdowns=breakdowns(company.id, since, until), days=days, periods=PERIODS))
 
 
 @routes.get("/recovery/attempts")
