@@ -91,6 +91,21 @@
           headers: {"Accept": "application/json", "X-CSRFToken": value("csrf_token")}
         });
         var body = await response.json().catch(function () { return {error: "The payment service did not answer. Please try again."}; });
+        if (body.status === "requires_setup") {
+          /* Test mode, a card to keep (subscribe and save): save it through the SetupIntent
+             (card numbers go to Stripe only), then Pay again with it. */
+          if (FakeElement) Element = FakeElement;
+          var setup;
+          try { setup = await stripe.confirmCardSetup(body.client_secret, {payment_method: {card: card}}); }
+          finally { if (FakeElement) Element = window.Element; }
+          if (setup.error) return fail(setup.error.message);
+          data.set("setup_intent", setup.setupIntent.id);
+          response = await fetch(form.dataset.payUrl, {
+            method: "POST", body: data, credentials: "same-origin",
+            headers: {"Accept": "application/json", "X-CSRFToken": value("csrf_token")}
+          });
+          body = await response.json().catch(function () { return {error: "The payment service did not answer. Please try again."}; });
+        }
         if (body.fields && refuse(body.fields)) return;
         if (body.error) return fail(body.error);
         if (body.status === "succeeded") { window.location.assign(body.redirect); return; }

@@ -1,12 +1,16 @@
 """Billing's start-up wiring: the hook tables of lower domains it fills (ARCHITECTURE §2)."""
 from __future__ import annotations
 
+from storefront.checkout import hooks as checkout_hooks
 from storefront.payments import hooks as payment_hooks
 
 
 def install() -> None:
-    """Let the Stripe webhook settle invoice PaymentIntents (``engine.settle_intent``).
-    Called by ``create_app``; idempotent."""
+    """Let the Stripe webhook settle invoice PaymentIntents (``engine.settle_intent``), and
+    an order with a subscribe-and-save line start its subscription
+    (``selling.start_subscriptions``). Called by ``create_app``; idempotent."""
     from storefront.billing.engine import settle_intent
+    from storefront.billing.selling import start_subscriptions
 
     payment_hooks.register(payment_hooks.intent_settled, settle_intent)
+    checkout_hooks.register(checkout_hooks.order_completed, start_subscriptions)

@@ -73,6 +73,7 @@ def complete_order(
     email: str | None = None,
     company_id: int | None = None,
     info: CheckoutInfo | None = None,
+    kept_card: tuple[str, str] | None = None,
 ) -> tuple[Order, bool]:
     """Create the Order for a paid cart exactly once; returns (order, created).
 
@@ -91,6 +92,10 @@ def complete_order(
     locked cart is still at the version it was priced at, so the order's totals are the ones
     charged and the cart is priced once; otherwise (the webhook, a changed cart) the cart is
     priced again under the lock.
+
+    ``kept_card`` is (Stripe Customer, PaymentMethod) when the shopper agreed to keep the
+    card they paid with (``payments.gateway.kept_card``): the order keeps it, for the
+    subscriptions the ``order_completed`` hooks start and the one-click upsell.
     """
     cart = db.session.execute(
         db.select(Cart).filter_by(id=cart_id).with_for_update()
@@ -142,6 +147,8 @@ def complete_order(
         status=status,
         payment_intent_id=payment_intent_id,
         checkout_session_id=checkout_session_id,
+        stripe_customer_id=kept_card[0] if kept_card else None,
+        payment_method_id=kept_card[1] if kept_card else None,
         landing_page_id=cart.landing_page_id,
         visit_id=cart.visit_id,
         source_type=cart.source_type,

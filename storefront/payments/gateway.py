@@ -5,6 +5,7 @@ Every call that creates something carries an idempotency key.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ def _shopper_message(error: stripe.StripeError) -> str:
     return "The payment could not be processed. Nothing was charged; please try again."
 
 
-def ensure_payment_intent(cart: Cart, amount_cents: int) -> stripe.PaymentIntent:
+def ensure_payment_intent(cart: Cart, amount_cents: int, keep_card_for: str | None = None) -> stripe.PaymentIntent:
     """The PaymentIntent for the cart's current version, created once per version.
 
     ``amount_cents`` is the priced total (pricing.context.price_cart) in the cart's
@@ -60,24 +61,35 @@ def ensure_payment_intent(cart: Cart, amount_cents: int) -> stripe.PaymentIntent
     The idempotency key is the cart id and version, so a repeat click reuses the intent;
     a changed cart gets a new intent and the old one is cancelled. Commits the cart's
     intent id. Raises PaymentError when Stripe fails.
+
+    ``keep_card_for`` is the Stripe Customer that keeps the card the shopper pays with (they
+    agreed to it: a subscription's renewals): the intent is that Customer's and says so in
+    ``metadata["keep_card"]``; with real keys it also carries ``setup_future_usage``
+    (``saving_intent_params``), which localstripe refuses, so test mode saves the card
+    through a SetupIntent first (``confirm_saved_card``).
     """
     api = client()
     try:
         if cart.payment_intent_id and cart.payment_intent_version == cart.version:
             intent = api.v1.payment_intents.retrieve(cart.payment_intent_id)
-            if intent.status != "canceled" and intent.amount == amount_cents:
+            if intent.status != "canceled" and intent.amount == amount_cents and intent.customer == keep_card_for:
                 return intent
         if cart.payment_intent_id:
             _cancel_quietly(api, cart.payment_intent_id)
-        intent = api.v1.payment_intents.create(
-            params={
-                "amount": amount_cents,
-                "currency": cart.currency.lower(),
-                "payment_method_types": ["card"],
-                "metadata": {"cart_id": str(cart.id), "company_id": str(cart.company_id)},
-            },
-            options={"idempotency_key": f"cart-{cart.id}-v{cart.version}-{amount_cents}"},
-        )
+        params = {
+            "amount": amount_cents,
+            "currency": cart.currency.lower(),
+            "payment_method_types": ["card"],
+            "metadata": {"cart_id": str(cart.id), "company_id": str(cart.company_id)},
+        }
+        key = f"cart-{cart.id}-v{cart.version}-{amount_cents}"
+        if keep_card_for:
+            params["metadata"]["keep_card"] = "1"
+            params["customer"] = keep_card_for
+            if not current_app.config.get("STRIPE_LOCAL"):
+                params.update(saving_intent_params(keep_card_for))
+            key += f"-{keep_card_for}"
+        intent = api.v1.payment_intents.create(params=params, options={"idempotency_key": key})
     except stripe.StripeError as error:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
     cart.payment_intent_id = intent.id
@@ -107,6 +119,40 @@ def confirm_with_card(intent_id: str, card_id: str) -> stripe.PaymentIntent:
         return api.v1.payment_intents.confirm(intent_id)
     except stripe.StripeError as error:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
+def confirm_saved_card(intent_id: str, customer_id: str, payment_method_id: str) -> stripe.PaymentIntent:
+    """Pay the intent with a card just saved on the Customer (test mode: a SetupIntent with
+    ``usage=off_session`` saved it, ``attach_payment_method`` attached it). The shopper is
+    present, so this is an on-session confirmation; a card that asks for authentication
+    answers ``requires_action`` for Stripe.js. Raises PaymentError with the shopper-facing
+    reason on a decline."""
+    api = client()
+    try:
+        api.v1.payment_intents.update(intent_id, params={"customer": customer_id, "payment_method": payment_method_id})
+        return api.v1.payment_intents.confirm(intent_id)
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
+
+
+def kept_card(intent) -> tuple[str, str] | None:
+    """(Stripe Customer, PaymentMethod) the shopper agreed to keep with this paid intent
+    (``metadata["keep_card"]``, set by ``ensure_payment_intent``), from Stripe's copy (an
+    object or its dict); None when no card is kept."""
+    data = intent if isinstance(intent, dict) else intent.to_dict()
+    if (data.get("metadata") or {}).get("keep_card") != "1":
+        return None
+    customer, method = data.get("customer"), data.get("payment_method")
+    customer = customer.get("id") if isinstance(customer, dict) else customer
+    method = method.get("id") if isinstance(method, dict) else method
+    if not (isinstance(customer, str) and _STRIPE_ID.fullmatch(customer)
+            and isinstance(method, str) and _STRIPE_ID.fullmatch(method)):
+        return None
+    return customer, method
+
+
+# A Stripe object id as stored: a short prefix, "_", then letters and digits.
+_STRIPE_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9]{1,200}")
 
 
 def _retrieve_error(error: stripe.StripeError) -> PaymentError:

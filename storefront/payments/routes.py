@@ -36,7 +36,9 @@ def pay():
 
     Answers JSON: {status: "succeeded", redirect} (plus order_status "NEEDS_REVIEW" and a
     message when the order waits for review) | {status: "requires_action" |
-    "requires_payment_method", client_secret, payment_intent} | {error} with 409 (the
+    "requires_payment_method", client_secret, payment_intent} | {status: "requires_setup",
+    client_secret, setup_intent} (test mode, a card to keep: Stripe.js confirms the
+    SetupIntent and posts Pay again with ``setup_intent``) | {error} with 409 (the
     cart's state; ``sold_out``: variant ids when an item cannot be held), 422 (``fields``:
     {name: message} to mark), 402 (declined) or 502 (Stripe unreachable).
     """
@@ -50,6 +52,10 @@ def pay():
     except gateway.PaymentError as error:
         return _json_error(str(error), 502)
     order = outcome.order
+    if outcome.status == "requires_setup":
+        # Test mode keeping the card: Stripe.js confirms this SetupIntent, then Pay again.
+        setup = outcome.intent
+        return jsonify(status="requires_setup", client_secret=setup.client_secret, setup_intent=setup.id)
     if order is None:
         intent = outcome.intent
         return jsonify(status=intent.status, client_secret=intent.client_secret, payment_intent=intent.id)

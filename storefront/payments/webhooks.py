@@ -83,6 +83,7 @@ def on_payment_intent_succeeded(event: EventRef) -> str:
     return _complete(
         intent.cart_id, intent.company_id, amount_paid_cents=intent.amount_cents,
         currency=intent.currency, payment_intent_id=intent_id, email=intent.email,
+        kept_card=gateway.kept_card(copy),
     )
 
 
