@@ -9,8 +9,9 @@
    (``bench_seed.py``).
 2. Starts a Redis of its own on a free loopback port (append-only file, fsync on every write:
    the durability the event buffer is deployed with), the shop (``storefront.wsgi:app``)
-   and a ceiling app (``ceiling_app.py``, a bare Flask "ok") under gunicorn, 2 sync workers
-   each, and the shop's RQ worker and cron scheduler (they flush the event buffer).
+   and a ceiling app (``ceiling_app.py``, a bare Flask "ok") under gunicorn as ``flask run-demo``
+   serves the shop (2 gthread workers of 4 threads each; BENCH_GUNICORN_THREADS=1 for sync
+   workers), and the shop's RQ worker and cron scheduler (they flush the event buffer).
 3. Prepares visitors over HTTP (visit + session cookies, CSRF token, carts), then drives each
    endpoint with wrk (32 connections), alternating with ceiling runs, and divides each
    endpoint's req/s by the mean of the two ceiling runs around it. Around each run it reads
@@ -23,7 +24,9 @@
    counts again.
 5. Prints the table, peak RSS per worker, the landing page's gzipped JS/CSS/HTML bytes and
    the targets. With BENCH_BEFORE=<git revision> it first benches that revision's tree
-   (``git archive``, nothing in the work tree changes) the same way and prints both.
+   (``git archive``, nothing in the work tree changes) the same way and prints both;
+   BENCH_AFTER=<git revision> benches that revision instead of the work tree (a shared work
+   tree may hold someone's half-made change).
 
 BENCH_SECONDS (10) and BENCH_WARMUP_SECONDS (2) set the run lengths; BENCH_PROFILE=<dir>
 records each endpoint's run with py-spy (collapsed stacks in <dir>) and prints the busiest
@@ -300,7 +303,9 @@ def main() -> int:
             if before:
                 tree = export_tree(before, tmp / "before-tree")
                 results.append(bench_tree(tree, f"before ({before})", "before", tmp, faults=False))
-            results.append(bench_tree(ROOT, "now", "now", tmp, faults=faults))
+            after = os.environ.get("BENCH_AFTER")
+            now_root = export_tree(after, tmp / "after-tree") if after else ROOT
+            results.append(bench_tree(now_root, f"now ({after})" if after else "now", "now", tmp, faults=faults))
         except Exception:
             for log in sorted(tmp.glob("*.log")):
                 if log.stat().st_size:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from benchkit import CONNECTIONS, THREADS, WORKERS
+from benchkit import CONNECTIONS, THREADS, WORKER_THREADS, WORKERS
 
 KB = 1000  # the targets' KB, in bytes
 TARGETS = {
@@ -129,7 +129,9 @@ def weight_report(weight) -> None:
 def report(results, duration: int, warmup: int) -> None:
     print()
     print(f"wrk: {THREADS} threads, {CONNECTIONS} connections, {duration} s per run after {warmup} s "
-          f"warm-up; gunicorn {WORKERS} sync workers; {os.cpu_count()} cores")
+          f"warm-up; gunicorn {WORKERS} "
+          + (f"gthread workers of {WORKER_THREADS} threads" if WORKER_THREADS > 1 else "sync workers")
+          + f" (shop and ceiling alike); {os.cpu_count()} cores")
     for result in results:
         tree_table(result)
     if len(results) == 2:

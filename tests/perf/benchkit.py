@@ -23,8 +23,12 @@ from urllib.parse import urlsplit
 PERF_DIR = Path(__file__).resolve().parent
 PROBE_CONFIG = PERF_DIR / "gunicorn_probe.py"
 CONNECTIONS = 32
-THREADS = 2
+THREADS = 2  # wrk's threads
 WORKERS = 2
+# gunicorn threads per worker: the shop and the ceiling are served as ``flask run-demo``
+# serves the shop (gthread workers, the `--threads 4` of storefront.cli.GUNICORN_WEB).
+# BENCH_GUNICORN_THREADS=1 benches sync workers instead.
+WORKER_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 _started: list[subprocess.Popen] = []
@@ -143,19 +147,27 @@ class Server:
 
 
 def gunicorn(app_spec: str, root: Path, env: dict, tmp: Path, name: str, health: str) -> Server:
-    """Serve ``app_spec`` from ``root`` with 2 sync workers on a free loopback port, probed."""
+    """Serve ``app_spec`` from ``root`` with WORKERS workers of WORKER_THREADS threads each
+    (sync workers for 1) on a free loopback port, probed."""
     port = free_port()
     probe_dir = tmp / f"probe-{name}"
     probe_dir.mkdir(exist_ok=True)
     log_path = tmp / f"{name}.log"
     # --no-control-socket: gunicorn 27's control-socket thread can deadlock the master on stop.
     cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(WORKERS),
-           "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--chdir", str(root),
+           *server_kind(), "--bind", f"127.0.0.1:{port}", "--chdir", str(root),
            "--log-level", "warning", "-c", str(PROBE_CONFIG), app_spec]
     proc = start(cmd, root, {**env, "BENCH_PROBE_DIR": str(probe_dir)}, log_path)
     server = Server(proc, f"http://127.0.0.1:{port}", probe_dir, log_path)
     wait_healthy(server, health)
     return server
+
+
+def server_kind() -> list[str]:
+    """gunicorn's worker class arguments for WORKER_THREADS."""
+    if WORKER_THREADS <= 1:
+        return ["--worker-class", "sync"]
+    return ["--worker-class", "gthread", "--threads", str(WORKER_THREADS)]
 
 
 def wait_healthy(server: Server, health: str, seconds: float = 30) -> None:

@@ -20,10 +20,13 @@ import mmap
 import os
 import re
 import struct
+import threading
 
 COUNTERS = ("requests", "statements", "landing_2xx", "fallbacks")
 _LANDING = re.compile(r"^/lp/[^/]+$")
 _state: dict = {}
+# gthread workers answer several requests at once: each update is a read-modify-write.
+_lock = threading.Lock()
 
 
 def _slot(name: str) -> int:
@@ -34,13 +37,15 @@ def _add(name: str, n: int = 1) -> None:
     counts = _state.get("map")
     if counts is not None:
         offset = _slot(name)
-        struct.pack_into("<q", counts, offset, struct.unpack_from("<q", counts, offset)[0] + n)
+        with _lock:
+            struct.pack_into("<q", counts, offset, struct.unpack_from("<q", counts, offset)[0] + n)
 
 
 def _set(name: str, value: int) -> None:
     counts = _state.get("map")
     if counts is not None:
-        struct.pack_into("<q", counts, _slot(name), value)
+        with _lock:
+            struct.pack_into("<q", counts, _slot(name), value)
 
 
 def _count_statement(*_args) -> None:
