@@ -282,6 +282,16 @@ def build_merchant(app, db, stem: str) -> Merchant:
     db.session.add(PaymentAttempt(company_id=company.id, invoice_id=invoice.id, number=1, status="FAILED",
                                   idempotency_key=mark(f"invoice-{low}-attempt-1"), scheduled_at=then,
                                   reason=mark(f"{stem}-RETRY-REASON payday")))
+    # The portal: a sign-in link (only its hash is stored) and the save offer a cancel met.
+    from storefront.billing.models import SaveOffer
+    from storefront.portal.links import token_hash
+    from storefront.portal.models import PortalLink
+
+    db.session.add(PortalLink(company_id=company.id, customer_id=customer.id, token_hash=token_hash(f"{low}-portal"),
+                              expires_at=then))
+    offer = SaveOffer(company_id=company.id, subscription_id=subscription.id, key=f"cancel-{subscription.id}",
+                      trigger="CANCEL")
+    db.session.add(offer)
     db.session.commit()
 
     # Recovery: the merchant's flow settings, an attempt on the abandoned cart and its
@@ -316,7 +326,8 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "event_id": event.id, "field_event_id": event.id, "analysis_id": analysis.id, "user_id": user.id,
         "message_id": message.id, "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
-        "plan_id": plan.id, "subscription_id": subscription.id,
+        "plan_id": plan.id, "subscription_id": subscription.id, "sub_id": subscription.id, "offer_id": offer.id,
+        "shop": company.slug,
         "attempt_id": attempt.id, "intervention_id": intervention.id,
     }
     merchant.ids["experiment_id"] = experiment.id

@@ -50,8 +50,8 @@ def _cards_page(status: int = 200, **ctx):
         cards = services.saved_cards(g.portal.customer)
     except PaymentError:
         cards = services.saved_cards(g.portal.customer, describe=False)
-    return render("portal/cards.html", "cards", status,
-                  **page_context(cards=cards, remove_form=RemoveCardForm.of(g.portal.company), **ctx))
+    ctx.setdefault("remove_form", RemoveCardForm.of(g.portal.company, fresh=True))
+    return render("portal/cards.html", "cards", status, **page_context(cards=cards, **ctx))
 
 
 @routes.get("/account/cards")
@@ -99,7 +99,8 @@ def update_card(sub_id: int):
     try:
         setup = begin_card_setup(sub.stripe_customer_id, sub.id)
     except PaymentError as failure:
-        return render("billing/card.html", "card", 503, **page_context(sub=sub, owed=owed, error=str(failure),
+        # The page still answers (the rest of the account works); it says why no card field shows.
+        return render("billing/card.html", "card", 200, **page_context(sub=sub, owed=owed, error=str(failure),
                                                                        client_secret=None))
     return render("billing/card.html", "card", 422 if error else 200,
                   **page_context(sub=sub, owed=owed, error=error, client_secret=setup.client_secret,

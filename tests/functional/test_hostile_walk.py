@@ -70,6 +70,11 @@ class Walk:
         added = self.shopper.post("/cart/add", data={"variant_id": variant, "quantity": 1},
                                   headers={"X-CSRFToken": self.shop_token, **HX})
         assert added.status_code == 200
+        # The shopper is also the merchant's customer, signed in to the portal (/account),
+        # so the portal's actions are reached with the merchant's own subscription.
+        with self.shopper.session_transaction() as session:
+            session["portal"] = {"c": self.merchant.company.id, "u": self.merchant.ids["customer_id"],
+                                 "t": int(time.time())}
         self.names = field_names()
         self.sent = 0
         self.rules: set[str] = set()
@@ -127,6 +132,7 @@ def walk(app, db, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     app.config["RATELIMIT_EVENTS"] = "100000/minute"
     app.config["RATELIMIT_LOGIN"] = "100000/minute"
+    app.config["RATELIMIT_PORTAL"] = "100000/minute"
     walker = Walk(app, db)
     yield walker
     walker.close()
