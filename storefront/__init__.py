@@ -11,6 +11,7 @@ from storefront.config import load_config
 from storefront.extensions import csrf, db, limiter, login_manager, migrate
 from storefront.extensions import htmx as htmx_extension
 from storefront.inputs import InputError, install_input_boundary
+from storefront.limits import skip_app_wide_check
 from storefront.logging_privacy import install_log_masking
 from storefront.money import format_money
 from storefront.security import install_security_headers
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Aliased: importing the storefront.htmx module rebinds the package's name "htmx".
     htmx_extension.init_app(app)
     limiter.init_app(app)
+    skip_app_wide_check(app)
     # No app-wide current_user: loading it would touch every shopper's session cookie.
     login_manager.init_app(app, add_context_processor=False)
     from storefront.accounts.services import load_user
@@ -77,6 +79,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
     """The public blueprints, each built for this app from the routes its modules declare
     (``storefront.routing.Routes``): nothing is registered by importing a module."""
     from storefront.billing import routes as billing_routes
+    from storefront.billing import upsell_routes
     from storefront.checkout import cart_routes, offer_routes, saved_routes
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
@@ -87,15 +90,16 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.portal import account_routes as portal_account_routes
     from storefront.portal import auth_routes as portal_auth_routes
     from storefront.portal import routes as portal_routes
+    from storefront.recovery import realtime_routes
     from storefront.recovery import routes as recovery_routes
     from storefront.themes import routes as theme_routes
 
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes, offer_routes)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
-        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
+        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes, realtime_routes)),
     )
-    blueprints += (("billing", (billing_routes,)),
+    blueprints += (("billing", (billing_routes, upsell_routes)),
                    ("portal", (portal_auth_routes, portal_routes, portal_account_routes)))
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)
