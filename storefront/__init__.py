@@ -79,7 +79,6 @@ def _register_shopper_blueprints(app: Flask) -> None:
     """The public blueprints, each built for this app from the routes its modules declare
     (``storefront.routing.Routes``): nothing is registered by importing a module."""
     from storefront.billing import routes as billing_routes
-    from storefront.billing import upsell_routes
     from storefront.checkout import cart_routes, offer_routes, saved_routes
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
@@ -90,16 +89,15 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.portal import account_routes as portal_account_routes
     from storefront.portal import auth_routes as portal_auth_routes
     from storefront.portal import routes as portal_routes
-    from storefront.recovery import realtime_routes
     from storefront.recovery import routes as recovery_routes
     from storefront.themes import routes as theme_routes
 
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes, offer_routes)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
-        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes, realtime_routes)),
+        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
     )
-    blueprints += (("billing", (billing_routes, upsell_routes)),
+    blueprints += (("billing", (billing_routes,)),
                    ("portal", (portal_auth_routes, portal_routes, portal_account_routes)))
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)
