@@ -144,9 +144,13 @@ def test_a_job_killed_after_twilio_took_the_text_is_reported_unknown_and_never_r
     # Until the sweep runs the row says SENDING (or what Twilio's callbacks reported since):
     # either way a retried job sends nothing.
     assert send_sms(company.id, "intervention-5", PHONE, "Hello", now=now).id == row.id
-    if status_of(db, row.id) == records.SENDING:
-        assert records.sweep_unknown(now=now + timedelta(minutes=16), minutes=15) == 1
-        assert status_of(db, row.id) == records.UNKNOWN
+    # Twilio's status callbacks race the sweep: whichever lands first, the row never stays
+    # SENDING, and a sweep that found it SENDING left it UNKNOWN or what a callback said after.
+    swept = records.sweep_unknown(now=now + timedelta(minutes=16), minutes=15)
+    status = status_of(db, row.id)
+    assert status != records.SENDING
+    if swept:
+        assert status in {records.UNKNOWN, records.SENT, records.DELIVERED}
     assert len(twilio.messages_to(PHONE)) == 1
 
 
