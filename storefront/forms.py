@@ -24,6 +24,9 @@ Messages name the input by its label ("Name is required.", "Price must be an amo
 of 0 or more, ..."); a ``message=`` argument replaces a field's own message (``{label}`` and
 the field's figures, e.g. ``{low}``/``{high}``, are filled in).
 
+Two small forms serve every screen: ``MoveForm`` (a row one place ``up`` or ``down``) and
+``ConfirmForm`` (``confirmed=yes``, sent once a question was answered).
+
 A screen's form subclasses ``AdminForm``, built with the merchant's ``currency`` and
 ``timezone``; it reads ``request.form`` on a POST (``formdata=None`` for a fresh one),
 ``data=`` gives the stored values to show. ``validate()`` also runs ``check()``, the form's
@@ -45,8 +48,8 @@ from storefront.dates import local_input, merchant_zone, parse_local
 from storefront.inputs import InputError, optional_int, parse_ids, parse_int
 from storefront.money import MoneyError, amount_text, minor_units, parse_amount, percent_text
 
-__all__ = ["ECHO_LIMIT", "AdminForm", "Choice", "Flag", "Ids", "Lines", "LocalDateTime", "Many", "MaxLength",
-           "Money", "OWN_WORDS", "Paragraphs", "Percent", "Required", "Secret", "Text", "ValidationError",
+__all__ = ["ECHO_LIMIT", "AdminForm", "Choice", "ConfirmForm", "Flag", "Ids", "Lines", "LocalDateTime", "Many", "MaxLength",
+           "Money", "MoveForm", "OWN_WORDS", "Paragraphs", "Percent", "Required", "Secret", "Text", "ValidationError",
            "WholeNumber", "to_id"]
 
 ECHO_LIMIT = 2000  # characters of an input shown again: enough to fix it, not a megabyte
@@ -430,3 +433,23 @@ class Ids(Many):
         unreadable = any(optional_int(text, 1) is None for text in self.typed)
         if unreadable or (known is not None and not set(self.data) <= known):
             raise StopValidation(self.message.format(label=self.label.text, lower=self.label.text.lower()))
+
+
+# ----------------------------------------------------------------------------- small forms
+
+
+class MoveForm(AdminForm):
+    """Move a row of a list one place: ``direction`` is "up" or "down"."""
+
+    direction = Choice("Direction", choices=[("up", "Up"), ("down", "Down")], message="Move up or down.")
+
+
+class ConfirmForm(AdminForm):
+    """An action asked about first: ``confirmed`` is "yes" once the merchant said so (in the
+    browser's dialog, or on the confirmation page shown without JavaScript)."""
+
+    confirmed = Text("Confirmed")
+
+    def said_yes(self) -> bool:
+        """True when the post carries ``confirmed=yes``."""
+        return self.confirmed.data == "yes"

@@ -18,19 +18,19 @@ from storefront.accounts.scoping import get_or_404
 from storefront.admin.pages import EDIT, edit_context, when
 from storefront.catalog.models import Product
 from storefront.dates import merchant_zone
+from storefront.forms import MoveForm
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.landing import builder
-from storefront.landing.models import LandingPage
-from storefront.landing.sections import (
-    BADGES,
-    MAX_FAQ,
-    MAX_TESTIMONIALS,
-    TYPES,
-    Context,
-    SectionInvalid,
-    form_values,
+from storefront.landing.forms import (
+    AddSectionForm,
+    GridAddForm,
+    GridForm,
+    GridMoveForm,
+    section_form,
 )
+from storefront.landing.models import LandingPage
+from storefront.landing.sections import TYPES
 from storefront.routing import Routes
 from storefront.types import utcnow
 
@@ -51,18 +51,18 @@ def _label(section) -> str:
     return TYPES[section.type].label if section.type in TYPES else section.type
 
 
-def _section_context(page, section, **extra) -> dict:
+def _section_context(page, section, form=None, q: str | None = None, **extra) -> dict:
+    """Everything ``admin/pages/section.html`` needs: ``form`` the settings form (default:
+    the stored settings), ``q`` the catalogue search (default: the address's ``?q=``)."""
     company = current_user.company
-    ctx = Context.of(company, utcnow())
-    query = builder.clean_query(request.args.get("q") or request.form.get("q"))
+    query = builder.clean_query(request.args.get("q")) if q is None else q
     items = builder.grid_items(section) if section.type == "product_grid" else []
     context = {
         "page": page,
         "section": section,
         "kind": TYPES.get(section.type),
         "company": company,
-        "values": form_values(section.type, section.settings or {}, ctx),
-        "errors": {},
+        "form": form or section_form(section, company, fresh=True),
         "items": items,
         "added_ids": {item.product_id for item in items},
         "q": query,
@@ -70,8 +70,6 @@ def _section_context(page, section, **extra) -> dict:
         "focus": None,
         "oob_result": None,
         "zone": merchant_zone(company.timezone).key,
-        "badges": BADGES,
-        "caps": {"testimonials": MAX_TESTIMONIALS, "faq": MAX_FAQ},
         "when": when,
     }
     context.update(extra)
@@ -104,8 +102,12 @@ def _to_sections(page, message: str, **extra):
 def pages_section_add(page_id: int):
     """Add a section of the chosen ``type`` at the end of the page."""
     page = get_or_404(LandingPage, page_id)
+    form = AddSectionForm.of(current_user.company)
+    if not form.validate():
+        message = form.type.errors[0]
+        return _refused(page, message, section_error=message)
     try:
-        section = builder.add_section(page, request.form.get("type", ""))
+        section = builder.add_section(page, form.type.data)
     except builder.BuilderError as error:
         return _refused(page, str(error), section_error=str(error))
     message = f"{_label(section)} section added."
@@ -129,11 +131,11 @@ def pages_section(page_id: int, section_id: int):
 def pages_section_save(page_id: int, section_id: int):
     """Validate and save a section's settings; 422 with what was typed on errors."""
     page, section = _page_section(page_id, section_id)
-    try:
-        notices = builder.save_section(page, section, request.form, current_user.company)
-    except SectionInvalid as invalid:
-        return render(SECTION, "section_form", status=422,
-                      **_section_context(page, section, values=invalid.values, errors=invalid.errors))
+    form = section_form(section, current_user.company, utcnow())
+    if not form.validate():
+        return kit.invalid(render(SECTION, "section_form", status=422, **_section_context(page, section, form)))
+    builder.save_section(page, section, form.settings())
+    notices = form.notices()
     # One toast per response (HX-Trigger holds one "toast" event), so notices join in.
     message = " ".join([f"{_label(section)} saved."] + notices)
     return kit.done(message, url_for("admin.pages_section", page_id=page.id, section_id=section.id),
@@ -156,11 +158,11 @@ def pages_section_delete(page_id: int, section_id: int):
 def pages_section_move(page_id: int, section_id: int):
     """Move a section one place ``direction`` = up or down."""
     page, section = _page_section(page_id, section_id)
-    direction = request.form.get("direction", "")
-    try:
-        moved = builder.move_section(page, section, direction)
-    except builder.BuilderError as error:
-        return _refused(page, str(error))
+    form = MoveForm.of(current_user.company)
+    if not form.validate():
+        return _refused(page, form.direction.errors[0])
+    direction = form.direction.data
+    moved = builder.move_section(page, section, direction)
     label = _label(section)
     message = f"{label} moved {direction}." if moved else f"{label} is already at the {'top' if direction == 'up' else 'bottom'}."
     return _to_sections(page, message, focus=(direction, section.id))
@@ -183,17 +185,19 @@ def _item(section, item_id: int):
     return item
 
 
-def _products_done(page, section, message: str, level: str = "success", status: int = 200, **extra):
+def _products_done(page, section, form: GridForm, message: str, level: str = "success", status: int = 200,
+                   **extra):
     """The grid's products with a toast over htmx; otherwise back to the search the merchant
-    came from, or to the grid (post/redirect/get)."""
-    query = builder.clean_query(request.form.get("q"))
+    came from (``form.query``), or to the grid (post/redirect/get)."""
+    query = form.query
     if query:
         target = url_for("admin.pages_product_search", page_id=page.id, section_id=section.id)
         target = f"{target}?{urlencode({'q': query})}#search"
     else:
         target = url_for("admin.pages_section", page_id=page.id, section_id=section.id) + "#products"
     return kit.done(message, target, lambda: render(SECTION, "products", status=status,
-                                                    **_section_context(page, section, **extra)), level=level)
+                                                    **_section_context(page, section, q=query, **extra)),
+                    level=level)
 
 
 @routes.get("/pages/<int:page_id>/sections/<int:section_id>/products/search")
@@ -210,13 +214,16 @@ def pages_product_search(page_id: int, section_id: int):
 def pages_product_add(page_id: int, section_id: int):
     """Add the catalogue product ``product_id`` to the grid (another merchant's: 404)."""
     page, section = _grid(page_id, section_id)
-    product = get_or_404(Product, request.form.get("product_id"))
+    form = GridAddForm.of(current_user.company)
+    if not form.validate():
+        abort(404)  # no readable product id: no product of this merchant's
+    product = get_or_404(Product, form.product_id.data)
     try:
         added = builder.add_product(page, section, product)
     except builder.BuilderError as error:
-        return _products_done(page, section, str(error), "error", status=422)
+        return _products_done(page, section, form, str(error), "error", status=422)
     message = f"“{product.title}” added." if added else f"“{product.title}” is already in this grid."
-    return _products_done(page, section, message, oob_result=product, focus=("search", None))
+    return _products_done(page, section, form, message, oob_result=product, focus=("search", None))
 
 
 @routes.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/delete")
@@ -227,7 +234,8 @@ def pages_product_delete(page_id: int, section_id: int, item_id: int):
     item = _item(section, item_id)
     product = item.product
     builder.remove_product(page, section, item)
-    return _products_done(page, section, f"“{product.title}” removed from the grid.", oob_result=product)
+    return _products_done(page, section, GridForm.of(current_user.company),
+                          f"“{product.title}” removed from the grid.", oob_result=product)
 
 
 @routes.post("/pages/<int:page_id>/sections/<int:section_id>/products/<int:item_id>/move")
@@ -236,11 +244,11 @@ def pages_product_move(page_id: int, section_id: int, item_id: int):
     """Move a grid product one place ``direction`` = up or down."""
     page, section = _grid(page_id, section_id)
     item = _item(section, item_id)
-    direction = request.form.get("direction", "")
-    try:
-        moved = builder.move_product(page, section, item, direction)
-    except builder.BuilderError as error:
-        return _products_done(page, section, str(error), "error", status=422)
+    form = GridMoveForm.of(current_user.company)
+    if not form.validate():
+        return _products_done(page, section, form, form.direction.errors[0], "error", status=422)
+    direction = form.direction.data
+    moved = builder.move_product(page, section, item, direction)
     title = item.product.title
     message = f"“{title}” moved {direction}." if moved else f"“{title}” is already at the {'top' if direction == 'up' else 'bottom'}."
-    return _products_done(page, section, message, focus=(direction, item.id))
+    return _products_done(page, section, form, message, focus=(direction, item.id))

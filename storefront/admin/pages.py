@@ -14,6 +14,7 @@ from storefront.dates import local_text
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.landing import builder
+from storefront.landing.forms import NewPageForm, PageForm, StatusForm
 from storefront.landing.models import LandingPage
 from storefront.landing.sections import TYPES, Context, summary
 from storefront.landing.services import load_sections
@@ -32,13 +33,14 @@ def when(moment) -> str:
     return local_text(moment, company.timezone, company.locale, with_day=False) if moment else ""
 
 
-def _details(page: LandingPage) -> dict:
-    return {"title": page.title, "slug": page.slug, "meta_title": page.meta_title or "",
-            "meta_description": page.meta_description or ""}
+def _details(page: LandingPage, fresh: bool = False) -> PageForm:
+    """The details form: the post on a POST (unless ``fresh``), else the page's details."""
+    return PageForm.of(current_user.company, PageForm.stored(page), fresh=fresh)
 
 
 def edit_context(page: LandingPage, **extra) -> dict:
-    """Everything ``admin/pages/edit.html`` and its blocks need; ``extra`` overrides."""
+    """Everything ``admin/pages/edit.html`` and its blocks need; ``extra`` overrides (a
+    ``form`` with what was typed)."""
     company = current_user.company
     ctx = Context.of(company, utcnow())
     sections = load_sections(page)
@@ -48,8 +50,7 @@ def edit_context(page: LandingPage, **extra) -> dict:
         "sections": sections,
         "summaries": {s.id: summary(s, ctx) for s in sections},
         "types": TYPES,
-        "values": _details(page),
-        "errors": {},
+        "form": None,
         "section_error": None,
         "focus": None,
         "oob": False,
@@ -57,6 +58,8 @@ def edit_context(page: LandingPage, **extra) -> dict:
         "max_sections": builder.MAX_SECTIONS,
     }
     context.update(extra)
+    if context["form"] is None:
+        context["form"] = _details(page, fresh=True)
     return context
 
 
@@ -93,14 +96,18 @@ def pages():
 @multiline("meta_description")
 def pages_new():
     """The new-page form; POST creates a draft and opens it in the editor."""
+    form = NewPageForm.of(current_user.company)
     if request.method == "GET":
-        return render("admin/pages/new.html", "new_form", values={}, errors={})
-    try:
-        page = builder.create_page(current_user.company, request.form)
-    except builder.PageInvalid as invalid:
-        return render("admin/pages/new.html", "new_form", status=422, values=invalid.values,
-                      errors=invalid.errors)
-    return _to_edit(page, f"Page “{page.title}” created as a draft. Add its sections below.")
+        return render("admin/pages/new.html", "new_form", form=form)
+    if form.validate():
+        try:
+            page = builder.create_page(current_user.company, form.title.data, form.slug.data)
+        except builder.PageInvalid as invalid:
+            for name, message in invalid.errors.items():
+                form.fail(name, message)
+        else:
+            return _to_edit(page, f"Page “{page.title}” created as a draft. Add its sections below.")
+    return kit.invalid(render("admin/pages/new.html", "new_form", status=422, form=form))
 
 
 @routes.get("/pages/<int:page_id>")
@@ -118,13 +125,19 @@ def pages_update(page_id: int):
     """Save the details; a new address keeps the old one as a redirect."""
     page = get_or_404(LandingPage, page_id)
     old_slug = page.slug
-    try:
-        renamed = builder.update_page(page, request.form)
-    except builder.PageInvalid as invalid:
+    form = _details(page)
+    renamed = None
+    if form.validate():
+        try:
+            renamed = builder.update_page(page, form.title.data, form.slug.data, form.meta_title.data,
+                                          form.meta_description.data)
+        except builder.PageInvalid as invalid:
+            for name, message in invalid.errors.items():
+                form.fail(name, message)
+    if renamed is None:
         if wants_fragment():
-            return _head_and("details", page, status=422, values=invalid.values, errors=invalid.errors)
-        return render(EDIT, "details", status=422,
-                      **edit_context(page, values=invalid.values, errors=invalid.errors))
+            return kit.invalid(_head_and("details", page, status=422, form=form))
+        return render(EDIT, "details", status=422, **edit_context(page, form=form))
     message = "Details saved."
     if renamed:
         message = f"Details saved. The old address /lp/{old_slug} now redirects here."
@@ -153,14 +166,20 @@ STATUS_MESSAGES = {
 def pages_status(page_id: int):
     """Publish, unpublish (back to draft), archive or restore, from ``status`` in the form."""
     page = get_or_404(LandingPage, page_id)
-    wanted = request.form.get("status", "")
-    if wanted not in builder.STATUSES:
-        message = "Choose publish, unpublish or archive."
+    form = StatusForm.of(current_user.company)
+    wanted = form.status.data
+    if not form.validate():
+        message = form.status.errors[0]
         if not wants_fragment():
             flash(message, "error")
         return toast(render(EDIT, "page_head", status=422, **edit_context(page)), message, "error")
     before = page.status
-    changed = builder.set_status(page, wanted)
+    try:
+        changed = builder.set_status(page, wanted)
+    except builder.BuilderError as error:
+        if not wants_fragment():
+            flash(str(error), "error")
+        return toast(render(EDIT, "page_head", status=409, **edit_context(page)), str(error), "error")
     if changed:
         message = STATUS_MESSAGES.get((wanted, before)) or STATUS_MESSAGES[(wanted, None)]
     else:

@@ -19,7 +19,7 @@ from storefront.accounts.scoping import scoped
 from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect
-from storefront.landing.sections import TYPES, Context, parse_settings
+from storefront.landing.sections import TYPES
 from storefront.types import new_token, utcnow
 
 STATUSES = ("draft", "published", "archived")
@@ -29,18 +29,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_SECTIONS = 40
 MAX_GRID_PRODUCTS = 60
 SEARCH_LIMIT = 20
-# What the sanitiser will certainly strip; worth telling the merchant about.
-_UNSAFE = re.compile(r"<\s*(script|style|iframe|object|embed|form)\b|\bon[a-z]+\s*=|javascript:", re.IGNORECASE)
 MAX_QUERY = 100
 
 
 class PageInvalid(ValueError):
-    """A page form with errors: ``errors`` {field: message}, ``values`` what was typed."""
+    """Page details that cannot be saved as they are (an address taken): ``errors`` maps an
+    input (``slug``) to the message for the merchant."""
 
-    def __init__(self, errors: dict[str, str], values: dict) -> None:
+    def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
-        self.values = values
 
 
 class BuilderError(ValueError):
@@ -110,39 +108,13 @@ def _claim_slug(page: LandingPage, slug: str) -> None:
 # ----------------------------------------------------------------------------- pages
 
 
-def _text(form, name: str, values: dict) -> str:
-    raw = (form.get(name) or "")[:5000]
-    values[name] = raw
-    return _CONTROL.sub("", raw).strip()
-
-
-def _page_fields(form, values: dict, errors: dict, slug_required: bool) -> dict:
-    fields = {
-        "title": _text(form, "title", values),
-        "slug": _text(form, "slug", values),
-        "meta_title": _text(form, "meta_title", values),
-        "meta_description": _text(form, "meta_description", values),
-    }
-    if not fields["title"]:
-        errors["title"] = "Give the page a title."
-    for name, label, limit in (("title", "Title", 200), ("meta_title", "Meta title", 200),
-                               ("meta_description", "Meta description", 400)):
-        if len(fields[name]) > limit:
-            errors[name] = f"{label} is too long: {len(fields[name])} characters, at most {limit}."
-    if fields["slug"] or slug_required:
-        problem = slug_problem(fields["slug"])
-        if problem:
-            errors["slug"] = problem
-    return fields
-
-
-def _commit_slug(page: LandingPage, values: dict) -> None:
+def _commit_slug() -> None:
     try:
         db.session.commit()
     except IntegrityError as exc:
         # Someone took the address between our check and the commit.
         db.session.rollback()
-        raise PageInvalid({"slug": "This address was just taken by another page. Choose another."}, values) from exc
+        raise PageInvalid({"slug": "This address was just taken by another page. Choose another."}) from exc
 
 
 def page_statements(status: str | None = None) -> tuple[Select, Select]:
@@ -155,54 +127,43 @@ def page_statements(status: str | None = None) -> tuple[Select, Select]:
     return rows, count
 
 
-def create_page(company, form) -> LandingPage:
-    """A new draft page from ``form`` {title, slug (optional: derived from the title)}.
+def create_page(company, title: str, slug: str = "", meta_title: str = "", meta_description: str = "") -> LandingPage:
+    """A new draft page ``title`` at ``slug`` (checked by ``slug_problem`` already; when
+    empty, a free address is made from the title). Values as validated by
+    ``landing.forms.NewPageForm``.
 
-    Raises PageInvalid. Commits.
+    Raises PageInvalid when the address is taken or none can be made. Commits.
     """
-    values: dict = {}
-    errors: dict[str, str] = {}
-    fields = _page_fields(form, values, errors, slug_required=False)
-    slug = fields["slug"]
-    if not slug and "title" not in errors:
-        slug = free_slug(slugify(fields["title"]), company.id)
+    if not slug:
+        slug = free_slug(slugify(title), company.id)
         if slug_problem(slug):
-            errors["slug"] = "Choose an address: lowercase letters, digits and hyphens."
-    if slug and "slug" not in errors and _slug_taken(slug, company.id, None):
-        errors["slug"] = f"This address is already in use. Try “{free_slug(slug, company.id)}”."
-    if errors:
-        raise PageInvalid(errors, values)
+            raise PageInvalid({"slug": "Choose an address: lowercase letters, digits and hyphens."})
+    elif _slug_taken(slug, company.id, None):
+        raise PageInvalid({"slug": f"This address is already in use. Try “{free_slug(slug, company.id)}”."})
     # One of this merchant's old addresses being reused: it now names the new page.
     db.session.execute(db.delete(SlugRedirect).where(SlugRedirect.old_slug == slug))
-    page = LandingPage(company_id=company.id, title=fields["title"], slug=slug, status="draft",
-                       theme={}, meta_title=fields["meta_title"] or None,
-                       meta_description=fields["meta_description"] or None)
+    page = LandingPage(company_id=company.id, title=title, slug=slug, status="draft",
+                       theme={}, meta_title=meta_title or None, meta_description=meta_description or None)
     db.session.add(page)
-    _commit_slug(page, values)
+    _commit_slug()
     return page
 
 
-def update_page(page: LandingPage, form) -> bool:
-    """Save ``form`` {title, slug, meta_title, meta_description} on ``page``.
+def update_page(page: LandingPage, title: str, slug: str, meta_title: str = "", meta_description: str = "") -> bool:
+    """Save the details on ``page`` (values as validated by ``landing.forms.PageForm``).
 
     A new slug keeps the old one as a redirect. Returns True when the slug changed.
-    Raises PageInvalid. Commits.
+    Raises PageInvalid when the address is taken. Commits.
     """
-    values: dict = {}
-    errors: dict[str, str] = {}
-    fields = _page_fields(form, values, errors, slug_required=True)
-    slug = fields["slug"]
-    if "slug" not in errors and slug != page.slug and _slug_taken(slug, page.company_id, page.id):
-        errors["slug"] = f"This address is already in use. Try “{free_slug(slug, page.company_id, page.id)}”."
-    if errors:
-        raise PageInvalid(errors, values)
+    if slug != page.slug and _slug_taken(slug, page.company_id, page.id):
+        raise PageInvalid({"slug": f"This address is already in use. Try “{free_slug(slug, page.company_id, page.id)}”."})
     renamed = slug != page.slug
-    page.title = fields["title"]
-    page.meta_title = fields["meta_title"] or None
-    page.meta_description = fields["meta_description"] or None
+    page.title = title
+    page.meta_title = meta_title or None
+    page.meta_description = meta_description or None
     _claim_slug(page, slug)
     page.updated_at = utcnow()
-    _commit_slug(page, values)
+    _commit_slug()
     return renamed
 
 
@@ -338,22 +299,15 @@ def add_section(page: LandingPage, section_type: str) -> Section:
     return section
 
 
-def save_section(page: LandingPage, section: Section, form, company) -> list[str]:
-    """Validate ``form`` for the section's type and store the settings. Commits.
-
-    Returns notices for the merchant (e.g. markup removed by the sanitiser). Raises
-    SectionInvalid with the errors and what was typed.
-    """
-    settings = parse_settings(section.type, form, Context.of(company, utcnow()))
-    notices = []
-    if section.type in ("rich_text", "custom_html") and _UNSAFE.search(form.get("html") or ""):
-        notices.append("Some markup was removed: scripts, styles, event handlers and unsafe links are not allowed.")
+def save_section(page: LandingPage, section: Section, settings: dict) -> None:
+    """Store ``settings`` (validated by the type's form in ``landing.forms``) on ``section``;
+    a hero keeps its photo, which is not a field of that form. Commits."""
+    settings = dict(settings)
     if section.type == "hero" and (section.settings or {}).get("image"):
-        settings["image"] = section.settings["image"]  # the hero photo is not a field of this form
+        settings["image"] = section.settings["image"]
     section.settings = settings
     page.updated_at = utcnow()
     db.session.commit()
-    return notices
 
 
 def set_hero_heading(page: LandingPage, heading: str) -> str | None:

@@ -183,6 +183,6 @@ def test_editing_the_hero_text_keeps_its_photo(db, company, local):
     hero = db.session.execute(db.select(Section).filter_by(landing_page_id=page.id, type="hero")).scalar_one()
     hero.settings = {**hero.settings, "image": snapshot(image.asset, "Drawings of clothes")}
     db.session.commit()
-    save_section(page, hero, {"heading": "Winter Sale", "subheading": "", "cta_label": "Shop"}, company)
+    save_section(page, hero, {"heading": "Winter Sale", "subheading": "", "cta_label": "Shop"})
     db.session.refresh(hero)
     assert hero.settings["heading"] == "Winter Sale" and hero.settings["image"]["alt"] == "Drawings of clothes"

@@ -770,3 +770,122 @@ def test_unknown_and_malformed_ids_answer_404(admin, page):
     assert admin.get("/admin/pages/abc").status_code == 404
     assert admin.get(f"/admin/pages/{page.id}/sections/999999").status_code == 404
     assert admin.post(f"/admin/pages/{page.id}/sections/999999/move", {"direction": "up"}).status_code == 404
+
+
+# ----------------------------------------------------------------------------- the forms' bad input
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_details_form_names_each_refused_input_on_both_paths(admin, db, page, htmx):
+    response = admin.post(f"/admin/pages/{page.id}", {"title": "", "slug": "", "meta_title": "t" * 201}, htmx=htmx)
+
+    html = text(response)
+    assert response.status_code == 422 and ("<html" in html) is not htmx
+    assert 'href="#f-title">Title</a>: Give the page a title.' in html
+    assert 'href="#f-slug">Address</a>: The address must be 3 to 120 characters long.' in html
+    assert 'href="#f-meta_title">Meta title</a>: Meta title is too long' in html
+    assert 'id="f-title"' in html and 'aria-describedby="f-title-error"' in html
+    if htmx:
+        assert "Nothing was saved" in toast_of(response)
+    assert reload(db, page).title == "Summer Sale"
+
+
+def test_a_meta_description_is_kept_as_one_paragraph(admin, db, page):
+    response = admin.post(f"/admin/pages/{page.id}", {
+        "title": "Summer Sale", "slug": "summer-sale", "meta_description": "Tees\r\n\r\nand   hoodies.\t"})
+    assert response.status_code == 303
+    assert reload(db, page).meta_description == "Tees and hoodies."
+
+
+@pytest.mark.parametrize("path_of, data", [
+    (lambda page, section: "/admin/pages/new", {"title": "Sale\u0000", "slug": "nul-sale"}),
+    (lambda page, section: f"/admin/pages/{page.id}", {"title": "T", "slug": "summer-sale\u0000"}),
+    (lambda page, section: f"/admin/pages/{page.id}/sections/{section.id}", {"heading": "Big\u0000Sale"}),
+    (lambda page, section: f"/admin/pages/{page.id}/sections/{section.id}", {"heading": "Sale", "subheading": "a\u0000"}),
+    (lambda page, section: f"/admin/pages/{page.id}/status", {"status": "published\u0000"}),
+    (lambda page, section: f"/admin/pages/{page.id}/sections/{section.id}/move", {"direction": "up\u0001"}),
+])
+def test_control_characters_are_refused_at_the_boundary(admin, db, page, path_of, data):
+    hero = sections_of(db, page.id)[0]
+    before = (reload(db, page).title, dict(hero.settings), reload(db, page).status)
+
+    response = admin.post(path_of(page, hero), data)
+
+    assert response.status_code == 400
+    assert (reload(db, page).title, dict(reload(db, hero).settings), reload(db, page).status) == before
+    assert db.session.execute(db.select(db.func.count(LandingPage.id))).scalar() == 1
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_bad_status_or_direction_is_refused_with_its_message(admin, db, page, htmx):
+    hero, grid = sections_of(db, page.id)
+    item = grid.products[0]
+
+    status = admin.post(f"/admin/pages/{page.id}/status", {"status": "deleted"}, htmx=htmx)
+    move = admin.post(f"/admin/pages/{page.id}/sections/{hero.id}/move", {"direction": "sideways"}, htmx=htmx)
+    product = admin.post(f"/admin/pages/{page.id}/sections/{grid.id}/products/{item.id}/move",
+                         {"direction": "x" * 5000}, htmx=htmx)
+    # Without htmx a grid's products answer post/redirect/get: the message is flashed there.
+    followed = text(admin.get(product.headers["Location"])) if not htmx else ""
+    kind = admin.post(f"/admin/pages/{page.id}/sections", {"type": "t" * 5000}, htmx=htmx)
+
+    for response, message in ((status, "Choose publish, unpublish or archive."), (move, "Move up or down."),
+                              (product, "Move up or down."), (kind, "Choose a section type.")):
+        assert response.status_code == (303 if product is response and not htmx else 422), message
+        if htmx:
+            assert message in toast_of(response)
+        else:
+            assert message in (followed if product is response else text(response))
+    assert reload(db, page).status == "draft"
+    assert [s.id for s in sections_of(db, page.id)] == [hero.id, grid.id]
+
+
+@pytest.mark.parametrize("product_id", ["", "abc", "²", "-1", "0", "2147483648", "1" * 5000])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_unreadable_product_id_is_no_product(admin, db, page, product_id, htmx):
+    grid = sections_of(db, page.id)[1]
+    before = len(grid.products)
+
+    response = admin.post(f"/admin/pages/{page.id}/sections/{grid.id}/products", {"product_id": product_id}, htmx=htmx)
+
+    assert response.status_code == 404
+    assert len(reload(db, grid).products) == before
+
+
+def test_adding_a_product_returns_to_the_search_it_came_from(admin, db, company, page):
+    grid = sections_of(db, page.id)[1]
+    scarf = make_product(company, "Wool Scarf")
+
+    response = admin.post(f"/admin/pages/{page.id}/sections/{grid.id}/products", {"product_id": scarf.id, "q": " scarf "})
+
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/sections/{grid.id}/products/search?q=scarf#search")
+
+
+def test_each_section_form_is_drawn_with_the_kit_and_links_its_errors(admin, db, page):
+    faq = add_section(admin, db, page, "faq")
+    badges = add_section(admin, db, page, "trust_badges")
+
+    form = admin.post(f"/admin/pages/{page.id}/sections/{faq.id}",
+                      {"question": ["Why?", "", "How?"], "answer": ["", "", "So."]}, htmx=True)
+    html = text(form)
+    assert form.status_code == 422 and 'href="#f-items">Questions</a>: Answer is required in row 1.' in html
+    assert 'id="f-answer-0"' in html and 'aria-invalid="true"' in html
+    assert 'value="How?"' in html
+
+    refused = admin.post(f"/admin/pages/{page.id}/sections/{badges.id}", {"badges": ["free_lunch", "x" * 200]})
+    html = text(refused)
+    assert refused.status_code == 422 and '<fieldset class="check-group is-invalid" id="badges"' in html
+    assert 'id="badges-money_back" name="badges" type="checkbox" value="money_back"' in html
+    assert "free_lunch" not in html
+    saved = admin.post(f"/admin/pages/{page.id}/sections/{badges.id}", {"badges": ["free_returns", "nope"]})
+    assert saved.status_code == 303 and reload(db, badges).settings == {"badges": ["free_returns"]}
+
+
+def test_free_shipping_threshold_refuses_zero_and_long_amounts(admin, db, page):
+    bar = add_section(admin, db, page, "free_shipping_bar")
+    for typed, message in (("0", "The threshold must be more than zero."), ("-5", "Enter an amount in USD"),
+                           ("1" * 21, "Threshold is too long"), ("", "Threshold is required.")):
+        response = admin.post(f"/admin/pages/{page.id}/sections/{bar.id}", {"threshold": typed, "message": "Over {threshold}"})
+        assert response.status_code == 422 and message in text(response), typed
+    assert reload(db, bar).settings["threshold_cents"] is None
