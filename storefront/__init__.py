@@ -89,13 +89,14 @@ def _register_shopper_blueprints(app: Flask) -> None:
     from storefront.portal import account_routes as portal_account_routes
     from storefront.portal import auth_routes as portal_auth_routes
     from storefront.portal import routes as portal_routes
+    from storefront.recovery import realtime_routes
     from storefront.recovery import routes as recovery_routes
     from storefront.themes import routes as theme_routes
 
     blueprints = (
         ("landing", (landing_routes,)), ("cart", (cart_routes, saved_routes)), ("checkout", (checkout_routes, offer_routes)),
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
-        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes,)),
+        ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes, realtime_routes)),
     )
     blueprints += (("billing", (billing_routes,)),
                    ("portal", (portal_auth_routes, portal_routes, portal_account_routes)))

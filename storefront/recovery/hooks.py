@@ -1,7 +1,8 @@
 """Recovery's part in the layers below it, registered by the app factory (``install``):
 
 - checkout's ``order_completed``: the order converts the attempts of its cart, email or
-  phone and is attributed to the message whose link was used (``restore.order_placed``);
+  phone and is attributed to the message whose link was used (``restore.order_placed``;
+  a real-time save still waiting for its outcome is BOUGHT);
 - notifications' ``opted_out``: a STOP or a "no more calls" cancels that channel's
   pending messages to that number at that merchant;
 - notifications' ``status_changed``: the provider's outcome (delivered, no-answer, busy...)

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from storefront.extensions import db
 from storefront.pricing.models import PromotionCode
+from storefront.recovery.churn_report import ChurnFigures, churn_figures
 from storefront.recovery.models import (
     ACTIVE,
     CONVERTED,
@@ -91,6 +92,7 @@ class Report:
     conversion_seconds: list[float] = field(default_factory=list)
     rows: list[StageRow] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)
+    churn: ChurnFigures = field(default_factory=ChurnFigures)
 
     @property
     def rate(self) -> float | None:
@@ -116,14 +118,22 @@ class Report:
 
     @property
     def alerts(self) -> list[str]:
-        """The banners of the monitoring rules (rate under 20 %, calls failing over 10 %)."""
+        """The banners of the monitoring rules (rate under 20 %, calls failing over 10 %,
+        churn false positives over 30 %: ``churn_report``)."""
         found = []
         if self.rate is not None and self.recovered + self.lost >= 1 and self.rate < LOW_RATE:
             found.append(f"Recovery rate is {self.rate:.0%}, under {LOW_RATE:.0%}: check your messages and offers.")
         if self.calls and self.bad_calls / self.calls > VOICE_FAILURES:
             found.append(f"{self.bad_calls} of {self.calls} recovery calls failed, were busy or went unanswered "
                          f"(over {VOICE_FAILURES:.0%}).")
+        if self.churn.alert:
+            found.append(self.churn.alert)
         return found
+
+
+def _abandoned(attempt: CartSaveAttempt) -> bool:
+    events = {entry.get("event") for entry in attempt.stage_history or []}
+    return "STARTED" in events or "REALTIME" not in events
 
 
 def report(company_id: int, currency: str, since: datetime, until: datetime) -> Report:
@@ -132,7 +142,10 @@ def report(company_id: int, currency: str, since: datetime, until: datetime) -> 
     attempts = db.session.execute(select(CartSaveAttempt).where(
         CartSaveAttempt.company_id == company_id, CartSaveAttempt.started_at >= since,
         CartSaveAttempt.started_at < until)).scalars().all()
-    result = Report(currency=currency)
+    # A real-time save on checkout makes an attempt before any abandonment (REALTIME in its
+    # history); it is the flow's only once its cart was abandoned (STARTED).
+    attempts = [a for a in attempts if _abandoned(a)]
+    result = Report(currency=currency, churn=churn_figures(company_id, since, until))
     if not attempts:
         return result
     by_attempt: dict[int, list[CartIntervention]] = defaultdict(list)

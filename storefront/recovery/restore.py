@@ -25,10 +25,12 @@ from storefront.recovery.models import (
     EXHAUSTED,
     OPEN_ATTEMPT,
     OPENED,
+    PENDING,
     SENT,
     CartIntervention,
     CartSaveAttempt,
 )
+from storefront.recovery.realtime import mark_bought
 from storefront.recovery.services import finish_attempt, history
 from storefront.types import utcnow
 
@@ -115,8 +117,9 @@ def order_placed(order, cart: Cart | None) -> None:
     """Checkout's ``order_completed`` hook (before its commit): running attempts of this
     cart, or of the order's email or phone at this merchant, are CONVERTED with the order
     and their pending messages cancelled; the last clicked message of the cart becomes
-    EXECUTED with the order and its amount (cents). An order is recovered whether or not a
-    link was used; the link only tells how."""
+    EXECUTED with the order and its amount (cents); a real-time save of a PENDING attempt
+    records BOUGHT (``realtime.mark_bought``). An order is recovered whether or not a link
+    was used; the link only tells how."""
     now = utcnow()
     who = [CartSaveAttempt.cart_id == cart.id] if cart is not None else []  # an order may have no cart
     if order.email:
@@ -133,6 +136,9 @@ def order_placed(order, cart: Cart | None) -> None:
                 and_(CartSaveAttempt.status == EXHAUSTED,
                      CartSaveAttempt.completed_at >= now - timedelta(days=RECOVERED_WITHIN_DAYS))))
         .order_by(CartSaveAttempt.id).with_for_update()).scalars().all()
+    pending = [attempt for attempt in attempts if attempt.status == PENDING]  # made by a real-time save
+    if pending:
+        mark_bought(pending, order, now)
     for attempt in attempts:
         attempt.order_id, attempt.recovered_cents = order.id, order.amount_paid_cents
         if attempt.status == EXHAUSTED:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 
 from storefront.accounts.models import Company
@@ -29,6 +30,7 @@ from storefront.recovery.models import (
     EXPIRED,
     OPEN_ATTEMPT,
     PAUSED,
+    PENDING,
     PENDING_INTERVENTION,
     QUEUED,
     SCHEDULED,
@@ -143,21 +145,30 @@ def _contacts(cart: Cart) -> tuple[str | None, str | None]:
     return email, contact_phone(fields.get("phone"), fields.get("country"))
 
 
-def _start(cart: Cart, settings: Settings, now: datetime) -> CartSaveAttempt:
+def _start(cart: Cart, settings: Settings, now: datetime, attempt: CartSaveAttempt | None = None) -> CartSaveAttempt:
+    """Start the flow for ``cart``: a new attempt, or ``attempt``, the PENDING one a
+    real-time save made on checkout (``settle_pending``), which becomes ACTIVE."""
     email, phone = _contacts(cart)
     lead = db.session.execute(select(Lead).where(Lead.cart_id == cart.id, Lead.erased_at.is_(None))
                               .order_by(Lead.id.desc()).limit(1)).scalar_one_or_none()
     info = cart_info(cart, cart.currency)
     company = db.session.get(Company, cart.company_id)
-    attempt = CartSaveAttempt(
+    values = dict(
         company_id=cart.company_id, cart_id=cart.id, lead_id=lead.id if lead else None,
         customer_id=lead.customer_id if lead else None, email=email, phone=phone, status=ACTIVE,
         reason=(lead.abandonment_reason if lead else None) or "UNKNOWN",
         # leads keep the risk as 0..1; the attempt shows it as 0-100
         risk_score=max(0, min(100, round((lead.abandonment_risk or 0) * 100))) if lead else 0,
         cart_value_cents=info.subtotal_cents, currency=cart.currency, last_activity_at=cart.updated_at,
-        started_at=now, stage_history=[])
-    db.session.add(attempt)
+        started_at=now)
+    if attempt is None:
+        attempt = CartSaveAttempt(**values, stage_history=[])
+        db.session.add(attempt)
+    else:
+        values["risk_score"] = max(values["risk_score"], attempt.risk_score or 0)
+        for key, value in values.items():
+            setattr(attempt, key, value)
+        attempt.current_stage = None
     history(attempt, "STARTED", now, detail="the cart was abandoned")
     history(attempt, "DIAGNOSED", now, flow.DIAGNOSIS, f"abandonment reason {attempt.reason}")
     _schedule(attempt, settings, now, company.timezone if company else "UTC")
@@ -289,10 +300,55 @@ def resume(attempt: CartSaveAttempt, cart: Cart, now: datetime) -> None:
         finish_attempt(attempt, EXHAUSTED, now, "no message left to send")
 
 
-def lifecycle(now: datetime | None = None) -> int:
-    """One lifecycle tick: pause, resume or expire, then start. Returns the attempts changed."""
+BOUGHT, ABANDONED = "BOUGHT", "ABANDONED"  # what a shopper did after a real-time save
+
+
+def save_result(intervention: CartIntervention, result: str, now: datetime) -> bool:
+    """Record on a real-time save (``realtime``) what the shopper did next, BOUGHT or
+    ABANDONED, once: False when it was already recorded. Does not commit."""
+    data = dict(intervention.provider_response or {})
+    if data.get("result"):
+        return False
+    data["result"], data["result_at"] = result, now.isoformat()
+    intervention.provider_response = data
+    return True
+
+
+def settle_pending(now: datetime | None = None) -> int:
+    """PENDING attempts (made by a real-time save on checkout, before any abandonment): a
+    cart ABANDONED starts the flow on that attempt (ACTIVE, messages scheduled); a cart
+    merged or expired, or ACTIVE and idle ``CART_ABANDON_MINUTES`` (no contact, so never
+    marked abandoned), ends EXPIRED. Either way the save's result is ABANDONED. An ordered
+    cart's attempt is CONVERTED by the order hook. Returns how many changed. Commits."""
     now = now or utcnow()
-    return pause_returning(now) + resume_or_expire(now) + start_attempts(now)
+    idle = now - timedelta(minutes=int(current_app.config.get("CART_ABANDON_MINUTES", 20)))
+    rows = db.session.execute(
+        select(CartSaveAttempt, Cart).join(Cart, Cart.id == CartSaveAttempt.cart_id)
+        .where(CartSaveAttempt.status == PENDING,
+               or_(Cart.status.in_(("ABANDONED", "MERGED", "EXPIRED")),
+                   and_(Cart.status == "ACTIVE", Cart.updated_at < idle)))
+        .order_by(CartSaveAttempt.id).limit(BATCH).with_for_update(skip_locked=True, of=CartSaveAttempt)
+        .execution_options(populate_existing=True)).all()  # the cart's status as the cart job left it
+    for attempt, cart in rows:
+        for intervention in attempt.interventions:
+            if intervention.stage == flow.REALTIME:
+                save_result(intervention, ABANDONED, now)
+        settings = settings_for(cart.company_id)
+        if cart.status == "ABANDONED" and settings.enabled and not is_opted_out(cart):
+            _start(cart, settings, now, attempt)
+        else:
+            why = (f"the cart was {cart.status.lower()}" if cart.status != "ACTIVE"
+                   else "the shopper left checkout with no contact to follow up")
+            finish_attempt(attempt, EXPIRED, now, why)
+    db.session.commit()
+    return len(rows)
+
+
+def lifecycle(now: datetime | None = None) -> int:
+    """One lifecycle tick: pause, resume or expire, settle the attempts of real-time saves,
+    then start. Returns the attempts changed."""
+    now = now or utcnow()
+    return pause_returning(now) + resume_or_expire(now) + settle_pending(now) + start_attempts(now)
 
 
 def stop_by_merchant(attempt: CartSaveAttempt, user, now: datetime | None = None) -> int:

@@ -7,7 +7,7 @@ issue's):
 =====================  ========  =======  ======  ================================
 Stage                  Delay     Channel  Offer   Condition
 =====================  ========  =======  ======  ================================
-REALTIME               —         PAGE     —       churn risk above the threshold
+REALTIME               —         PAGE     5 %     churn risk above the threshold (churn.py)
 DIAGNOSIS              —         —        —       picks each message's angle
 REMINDER_EMAIL         1 h       EMAIL    none
 SMS_NUDGE              4 h       SMS      none    SMS consent, inside quiet hours
@@ -46,8 +46,8 @@ MAX_CART_CENTS = 10_000_000_00
 RESUME_DAYS = 7  # abandoned again within this many days of a pause, the same attempt resumes
 
 DEFAULT_STAGES: tuple[dict, ...] = (
-    {"stage": REALTIME, "enabled": True, "delay_minutes": 0, "channel": "PAGE", "offer_percent": 0,
-     "offer_hours": 0, "min_cart_cents": 0},
+    {"stage": REALTIME, "enabled": True, "delay_minutes": 0, "channel": "PAGE", "offer_percent": 5,
+     "offer_hours": 24, "min_cart_cents": 0},
     {"stage": DIAGNOSIS, "enabled": True, "delay_minutes": 0, "channel": "", "offer_percent": 0,
      "offer_hours": 0, "min_cart_cents": 0},
     {"stage": REMINDER_EMAIL, "enabled": True, "delay_minutes": 60, "channel": "EMAIL", "offer_percent": 0,
