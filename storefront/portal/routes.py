@@ -86,8 +86,10 @@ def _sub_context(sub, status: int = 200, **forms):
     company = g.portal.company
     ctx = {
         "sub": sub, "offer": save_flow.open_offer(sub),
-        "quantity_form": QuantityForm.of(company, {"quantity": sub.quantity}),
-        "date_form": _date_form(sub), "cancel_form": CancelForm.of(company), "offer_form": SaveOfferForm.of(company),
+        # fresh: after an action (a POST) the forms show the stored values, not the post.
+        "quantity_form": QuantityForm.of(company, {"quantity": sub.quantity}, fresh=True),
+        "date_form": _date_form(sub), "cancel_form": CancelForm.of(company, fresh=True),
+        "offer_form": SaveOfferForm.of(company, fresh=True),
     }
     ctx.update(forms)
     return render("portal/subscription.html", "subscription", status, **page_context(**ctx))

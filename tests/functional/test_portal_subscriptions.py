@@ -51,6 +51,7 @@ def test_htmx_actions_answer_the_block_with_a_toast(client, db, company, smtp):
     assert answer.status_code == 200 and "<html" not in body and 'id="subscription"' in body
     assert "HX-Request" in answer.headers["Vary"] and answer.headers["Cache-Control"] == "no-store"
     assert "paused" in _toast(answer) and "Paused" in body
+    assert 'name="quantity" type="number" value="1"' in body  # the stored value, not the post's
     again = _post(client, csrf, f"/account/subscriptions/{sub.id}/pause", htmx=True)
     assert again.status_code == 200 and "already paused" in _toast(again)
 
