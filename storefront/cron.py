@@ -137,6 +137,17 @@ def refresh_analytics() -> int:
     return count
 
 
+def purge_events() -> int:
+    """Delete raw events past each merchant's retention, in batches; returns how many (see
+    ``analytics.retention.purge_events``: only events the rollups already counted)."""
+    from storefront.analytics.retention import purge_events as purge
+    from storefront.analytics.rollups import grace
+
+    count = _in_app(lambda: purge(grace()))
+    log.info("cron: %d events past retention deleted", count)
+    return count
+
+
 def recovery_lifecycle() -> int:
     """Start, pause, resume and expire cart-save attempts; returns how many changed (see
     ``recovery.services.lifecycle``)."""
@@ -185,6 +196,7 @@ JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (bill_subscriptions, 5 * 60),
     (retry_payments, 60),
     (refresh_analytics, 5 * 60),
+    (purge_events, 24 * 60 * 60),
     (recovery_lifecycle, 60),
     (recovery_tick, 60),
 )

@@ -8,6 +8,7 @@ from storefront.analytics.models import (  # noqa: F401
     HourlyRollup,
     RollupState,
 )
+from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup  # noqa: F401
 from storefront.billing.models import (  # noqa: F401
     Invoice,
     PaymentAttempt,

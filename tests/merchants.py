@@ -261,6 +261,17 @@ def build_merchant(app, db, stem: str) -> Merchant:
     db.session.execute(HourlyRollup.__table__.insert(),
                        rollup_rows(now - timedelta(days=400), now + timedelta(hours=1), frozenset({company.id})))
     mark_dirty(company.id, then)
+    # The commerce rollups: one row of each table, whatever the traffic above gives.
+    from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup
+
+    db.session.add_all([ProductRollup(company_id=company.id, hour=then.replace(minute=0, second=0, microsecond=0),
+                                      product_id=product.id, views=3, adds=1, units_added=1, orders=1, units_sold=1,
+                                      revenue_cents=1800, abandoned_carts=0),
+                        SourceRollup(company_id=company.id, hour=then.replace(minute=0, second=0, microsecond=0),
+                                     source_type="LANDING_PAGE", orders=1, units_ordered=1, revenue_cents=1800,
+                                     abandoned_carts=1, units_abandoned=2),
+                        CategoryRollup(company_id=company.id, hour=then.replace(minute=0, second=0, microsecond=0),
+                                       category_id=0, orders=1, abandoned_carts=1)])
     db.session.commit()
 
     # Billing: a plan with its retry settings, a subscription, an invoice and an attempt's reason.

@@ -31,6 +31,10 @@ class Company(db.Model):
     lead_value_config: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Last order number handed out; bumped under a row lock (checkout.numbers).
     order_number_seq: Mapped[int] = mapped_column(Integer, default=1000)
+    # Days the raw event log is kept (analytics.retention); the rollups are kept regardless.
+    event_retention_days: Mapped[int] = mapped_column(Integer, default=400, server_default="400")
+    # The instant before which the event log was last purged: the rollups keep those hours as they are.
+    events_purged_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,6 +1,8 @@
 """Admin screen: analytics (/admin/analytics). KPIs against the period before, the funnel
 with the plan's targets, visits and orders over time, tables per landing page and per UTM
-source / medium / campaign, each table as CSV. Every figure comes from the hourly rollups
+source / medium / campaign, top products, source types (with average cart size) and
+abandonment per category, each table as CSV; and the merchant's event retention
+(/admin/analytics/retention). Every figure comes from the hourly rollups
 (``analytics.dashboard``), never from the event log.
 
 The range and landing page filters are a real GET form; htmx swaps only the results. A bad
@@ -9,7 +11,7 @@ answers 400; another merchant's page 404.
 """
 from __future__ import annotations
 
-from flask import Response, abort, request
+from flask import Response, abort, request, url_for
 from flask_login import current_user, login_required
 
 import storefront.admin.kit as kit
@@ -23,6 +25,8 @@ from storefront.analytics.dashboard import (
     page_titles,
     read_range,
 )
+from storefront.analytics.forms import RetentionForm
+from storefront.analytics.retention import MAX_DAYS, MIN_DAYS, save_retention
 from storefront.csv_export import csv_text
 from storefront.htmx import render
 from storefront.inputs import optional_int
@@ -31,7 +35,7 @@ from storefront.routing import Routes
 from storefront.types import utcnow
 
 routes = Routes()
-TABLES = ("pages", "campaigns", "series", "funnel")
+TABLES = ("pages", "campaigns", "series", "funnel", "products", "sources", "categories")
 
 
 class _BadFilter(Exception):
@@ -93,3 +97,31 @@ def analytics_csv():
     name = f"{company.slug}-{table}-{span.first:%Y%m%d}-{span.last:%Y%m%d}.csv"
     return Response(csv_text(export_rows(board, table)), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+RETENTION_PAGE = "admin/analytics/retention.html"
+
+
+def _retention_page(form: RetentionForm, status: int = 200):
+    company = current_user.company
+    return render(RETENTION_PAGE, "retention_form", status=status, form=form, low=MIN_DAYS, high=MAX_DAYS,
+                  **kit.merchant(company))
+
+
+@routes.route("/analytics/retention", methods=["GET", "POST"])
+@login_required
+def analytics_retention():
+    """The merchant's event retention (days the raw event log is kept); POST saves it, 422
+    with the reason on a bad number. Only the signed-in merchant's own setting: no id in
+    the address."""
+    company = current_user.company
+    data = {"days": company.event_retention_days}
+    form = RetentionForm.of(company, data)
+    if request.method == "GET":
+        return _retention_page(form)
+    if not form.validate():
+        return kit.invalid(_retention_page(form, 422))
+    save_retention(company, form.days.data)
+    return kit.done(f"Raw events are now kept for {form.days.data:,} days.", url_for("admin.analytics_retention"),
+                    lambda: _retention_page(RetentionForm.of(company, {"days": company.event_retention_days},
+                                                             fresh=True)))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from storefront.analytics import breakdowns
 from storefront.analytics.models import COUNTERS, HourlyRollup
 from storefront.dates import merchant_zone
 from storefront.extensions import db
@@ -262,6 +263,7 @@ class Dashboard:
     pages: list[Row]
     campaigns: list[Row]
     titles: dict[int, str] = field(default_factory=dict)
+    commerce: breakdowns.Breakdowns | None = None
 
 
 def _rolled_up(rows: list[Row], positions: tuple[int, ...]) -> list[Row]:
@@ -278,9 +280,10 @@ def _rolled_up(rows: list[Row], positions: tuple[int, ...]) -> list[Row]:
 
 
 def build(company_id: int, span: DateRange, page_id: int | None = None) -> Dashboard:
-    """The dashboard for ``span``: three queries on the rollups (the range per page and UTM,
-    from which the totals and both tables are summed; the time series; the period before's
-    totals) and one for page titles."""
+    """The dashboard for ``span``: three queries on the hourly rollups (the range per page
+    and UTM, from which the totals and both tables are summed; the time series; the period
+    before's totals), one for page titles, and the commerce tables (``breakdowns.build``:
+    three on the commerce rollups, two for names)."""
     keyed = grouped(company_id, span.start, span.end,
                     ("landing_page_id", "utm_source", "utm_medium", "utm_campaign"), page_id)
     current = _rolled_up(keyed, ())
@@ -291,7 +294,7 @@ def build(company_id: int, span: DateRange, page_id: int | None = None) -> Dashb
         previous=totals(company_id, before.start, before.end, page_id),
         steps=funnel(current), points=series(company_id, span, page_id),
         pages=_rolled_up(keyed, (0,)), campaigns=_rolled_up(keyed, (1, 2, 3)),
-        titles=page_titles(company_id),
+        titles=page_titles(company_id), commerce=breakdowns.build(company_id, span.start, span.end),
     )
 
 
@@ -312,7 +315,8 @@ def table_cells(figures: Figures) -> list:
 
 def export_rows(board: Dashboard, table: str) -> list[list]:
     """The rows (header first) of one of the dashboard's tables as CSV cells: ``pages``,
-    ``campaigns``, ``series`` or ``funnel``. Raises KeyError for another name."""
+    ``campaigns``, ``series``, ``funnel``, or a commerce table (``products``, ``sources``,
+    ``categories``: ``breakdowns.export_rows``). Raises KeyError for another name."""
     if table == "pages":
         return [["Landing page id", "Landing page", *TABLE_HEADERS]] + [
             [r.label[0] or "", board.titles.get(r.label[0], "(no landing page)"), *table_cells(r.figures)]
@@ -327,6 +331,8 @@ def export_rows(board: Dashboard, table: str) -> list[list]:
         return [["Step", "Count", "Share of visits", "Drop-off from previous step", "Target low", "Target high"]] + [
             [s.label, s.count, "" if s.of_visits is None else round(s.of_visits, 4),
              "" if s.drop_off is None else round(s.drop_off, 4), *(s.target or ("", ""))] for s in board.steps]
+    if board.commerce is not None:
+        return breakdowns.export_rows(board.commerce, table)
     raise KeyError(table)
 
 

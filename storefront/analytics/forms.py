@@ -24,3 +24,9 @@ class ExperimentForm(AdminForm):
             message = "The two shares must add up to 100 %."
             self.fail("control_weight", message)
             self.fail("variant_weight", message)
+
+
+class RetentionForm(AdminForm):
+    """How many days the raw event log is kept (``analytics.retention``: 31 to 1,825)."""
+
+    days = WholeNumber("Keep raw events for (days)", low=31, high=1825, required=True)

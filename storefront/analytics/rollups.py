@@ -17,6 +17,10 @@ Which hours a run rewrites:
 - **dirty hours**: ``DirtyHour`` rows (``mark_dirty``): a cart that converts after its hour
   was counted abandoned, data erased.
 
+Late and dirty hours before the instant up to which their merchant's events were purged
+(``analytics.retention``) are left alone: their events may be gone, and their rows already
+hold the counts.
+
 On PostgreSQL a transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) makes a
 second run that starts while one is running return at once without doing anything. SQLite
 (the demo) has no advisory locks: its writes are serialised by the database file's lock.
@@ -36,13 +40,13 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
     text,
 )
 
+from storefront.analytics import commerce
 from storefront.analytics.models import (
     COUNTERS,
     DirtyHour,
@@ -51,7 +55,9 @@ from storefront.analytics.models import (
     HourlyRollup,
     RollupState,
 )
-from storefront.cart.models import Cart, LineItem
+from storefront.analytics.retention import horizons
+from storefront.analytics.sql import _as_hour, _companies, _hour, _in, _postgres, abandoned_cart
+from storefront.cart.models import Cart
 from storefront.checkout.models import Order
 from storefront.extensions import db
 from storefront.leads.models import Lead
@@ -93,25 +99,6 @@ def grace() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("ANALYTICS_GRACE_MINUTES", DEFAULT_GRACE_MINUTES)))
 
 
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _hour(column):
-    """SQL for the UTC hour of a timestamp column; read back with ``_as_hour``."""
-    # Constants as SQL text, not bound parameters: the same expression in SELECT and GROUP
-    # BY must compare equal, and two parameters never do.
-    if _postgres():
-        return func.date_trunc(literal_column("'hour'"), func.timezone(literal_column("'UTC'"), column))
-    return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), column)
-
-
-def _as_hour(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _exposed():
     """Each exposure with its experiment's page and running window, to key a visit by the
     variant its visitor was given: a visit of that page started while it ran. Experiments
@@ -141,14 +128,6 @@ def _dims(page, utm_from, exposed):
 def _grouped(*columns):
     """``columns`` without constants: GROUP BY 0 would name the first column."""
     return [c for c in columns if not isinstance(c, type(literal_column("0")))]
-
-
-def _in(column, start: datetime, end: datetime):
-    return and_(column >= start, column < end)
-
-
-def _companies(column, companies: frozenset[int] | None):
-    return column.in_(sorted(companies)) if companies is not None else literal(True)
 
 
 def _count_if(condition):
@@ -207,16 +186,13 @@ def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
         .where(_in(Order.created_at, start, end), _companies(Order.company_id, companies))
         .group_by(*_grouped(Order.company_id, *order_dims, _hour(Order.created_at)))
     )
-    fields = Cart.checkout_fields
-    contact = or_(fields["email"].as_string().is_not(None), fields["phone"].as_string().is_not(None))
-    has_lines = select(LineItem.id).where(LineItem.cart_id == Cart.id).exists()
     cart_dims = _dims(Cart.landing_page_id, Visit, exposed)
     carts = (
         select(Cart.company_id, *cart_dims, _hour(Cart.updated_at), func.count(Cart.id))
         .outerjoin(Visit, Visit.id == Cart.visit_id)
         .outerjoin(exposed, seen)
         .where(_in(Cart.updated_at, start, end), _companies(Cart.company_id, companies),
-               or_(Cart.status == "ABANDONED", and_(Cart.status == "EXPIRED", contact, has_lines)))
+               abandoned_cart())
         .group_by(*_grouped(Cart.company_id, *cart_dims, _hour(Cart.updated_at)))
     )
     lead_dims = _dims(Lead.landing_page_id, Visit, exposed)
@@ -262,6 +238,8 @@ def _rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) -
     )
     if rows:
         db.session.execute(insert(HourlyRollup), rows)
+    # The product, source type and category rollups: same hours, same transaction.
+    commerce.rewrite(start, end, companies)
     return len(rows)
 
 
@@ -340,6 +318,10 @@ def refresh(now: datetime | None = None) -> RefreshResult:
     late, highest = _late_hours(state)
     queued = db.session.execute(select(DirtyHour.company_id, DirtyHour.hour)).all()
     outside = {(c, floor_hour(h)) for c, h in (*late, *queued) if not window_start <= floor_hour(h) < window_end}
+    # An hour before its merchant's purge horizon may have lost events: rewriting it
+    # would zero its counts, so its rollup rows stay as they are (analytics.retention).
+    kept = horizons()
+    outside = {(c, h) for c, h in outside if c not in kept or h >= kept[c]}
     result = RefreshResult(ran=True)
     for start, end, companies in [*_runs(outside), (window_start, window_end, None)]:
         result.rows += _rewrite(start, end, companies)

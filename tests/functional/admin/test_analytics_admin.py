@@ -65,7 +65,7 @@ def test_the_dashboard_shows_the_rollups_with_the_period_before(admin, traffic):
                        ("Started checkout", "checkout_starts"), ("Ordered", "orders")):
         assert f"{label} {recent[key]} " in text
     # Charts: SVG with a title and a description, beside a data table.
-    assert body.count("<svg") == 2 and body.count("<title id=") == 2 and body.count("<desc id=") == 2
+    assert body.count("<svg") == body.count("<title id=") == body.count("<desc id=") >= 2
     assert body.count("chart-target") == 4  # add to cart 25 and 35 %, checkout 18 %, order 12 %
     assert "Summer Sale" in text
 
