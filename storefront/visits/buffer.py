@@ -4,6 +4,8 @@ view) go to a Redis stream on the request's path, one round trip, and the flush 
 
 Nothing is lost and nothing counts twice:
 
+- A new visit's stream entry and pending copy are written by one script (atomic, one
+  round trip); a returning view is one XADD.
 - Every buffered event has a unique ``event_key`` and every visit its unique token; the
   flush and the direct write insert with ``ON CONFLICT DO NOTHING``. An entry is deleted
   from the stream only after its rows are committed, so a flush killed half-way, or two
@@ -123,9 +125,19 @@ def _went_away(fallback: bool = True) -> None:
             _stats["fallbacks"] += 1
 
 
-def _push(commands) -> str:
-    """Run ``commands(pipeline)`` in one MULTI/EXEC round trip: BUFFERED, or AWAY/OFF for
-    the caller to write directly."""
+# A new visit and its first event in one command, atomically (a script runs whole): the
+# stream entry and the pending copy that ``pending_visit`` reads.
+_BUFFER_VISIT = """
+redis.call("XADD", KEYS[1], "*", "e", ARGV[1])
+redis.call("SET", KEYS[2], ARGV[2], "EX", ARGV[3])
+return 1
+"""
+_scripts: dict[int, object] = {}
+
+
+def _push(command) -> str:
+    """Run ``command(conn)`` (one round trip): BUFFERED, or AWAY/OFF for the caller to
+    write directly."""
     conn, state = _client()
     if conn is None:
         if state == AWAY:
@@ -135,9 +147,7 @@ def _push(commands) -> str:
     from redis.exceptions import RedisError
 
     try:
-        pipe = conn.pipeline(transaction=True)
-        commands(pipe)
-        pipe.execute()
+        command(conn)
     except RedisError:
         _went_away()
         return AWAY
@@ -146,25 +156,28 @@ def _push(commands) -> str:
     return BUFFERED
 
 
+def _visit_script(conn):
+    script = _scripts.get(id(conn))
+    if script is None:
+        script = _scripts[id(conn)] = conn.register_script(_BUFFER_VISIT)
+    return script
+
+
 def buffer_visit(visit: dict, event: dict) -> str:
     """Buffer a new visit (its column values, ``token`` included) with its first event;
     readable at once by ``pending_visit``. Returns BUFFERED, or AWAY / OFF: then the caller
     writes both itself."""
     body = dumps({"kind": "visit", "visit": visit, "event": event})
     pending = dumps(visit)
-
-    def commands(pipe):
-        pipe.xadd(STREAM, {"e": body})
-        pipe.set(PENDING_PREFIX + visit["token"], pending, ex=PENDING_TTL)
-
-    return _push(commands)
+    return _push(lambda conn: _visit_script(conn)(keys=[STREAM, PENDING_PREFIX + visit["token"]],
+                                                  args=[body, pending, PENDING_TTL]))
 
 
 def buffer_view(token: str, event: dict, touch_at: datetime | None) -> str:
     """Buffer an event of the visit ``token`` (a returning page view); ``touch_at`` moves
     the visit's ``last_activity_at`` forward when flushed. Returns as ``buffer_visit``."""
     body = dumps({"kind": "view", "token": token, "event": event, "touch_at": touch_at})
-    return _push(lambda pipe: pipe.xadd(STREAM, {"e": body}))
+    return _push(lambda conn: conn.xadd(STREAM, {"e": body}))
 
 
 def pending_visit(token: str) -> dict | None:
