@@ -52,6 +52,7 @@ def register_admin(app: Flask) -> None:
         tax,
         themes,
     )
+    from storefront.admin import lead_intake as lead_intake_screen
     from storefront.admin import product_images as product_images_screen
     from storefront.admin import recovery as recovery_screen
     from storefront.admin import subscriptions as subscriptions_screen
@@ -66,6 +67,7 @@ def register_admin(app: Flask) -> None:
     analytics_screen.routes.register(bp)
     experiments_screen.routes.register(bp)
     recovery_screen.routes.register(bp)
+    lead_intake_screen.routes.register(bp)
     product_images_screen.routes.register(bp)
     subscriptions_screen.routes.register(bp)
     app.register_blueprint(bp)

@@ -18,6 +18,8 @@ ORDER_PLACED           {"cart_id", "value_cents"}
 ABANDONMENT_ANALYSED   {"analysis_id", "reason"}
 EMAIL_SENT, SMS_SENT,  {"intervention_id", "stage"} (a recovery message; CLICKED: its link)
 CALL_MADE, EMAIL_CLICKED, EMAIL_OPENED
+CONSENT_RECORDED       {"channels", "source", "text", "consented_at", "user_id"} (a lead the
+                       merchant brought: the words the person agreed to, ``leads.intake``)
 =====================  ============================================================
 
 Shopper activities (``SHOPPER_TYPES``) move ``lead.last_activity_at``, the clock of the
@@ -34,7 +36,7 @@ from storefront.types import utcnow
 ACTIVITY_TYPES = (
     "EMAIL_CAPTURED", "PHONE_CAPTURED", "FIELD_CAPTURED", "CART_UPDATED", "CHECKOUT_STARTED",
     "PAYMENT_FAILED", "STATUS_CHANGED", "NOTE_ADDED", "ORDER_PLACED", "ABANDONMENT_ANALYSED",
-    "EMAIL_SENT", "EMAIL_OPENED", "EMAIL_CLICKED", "SMS_SENT", "CALL_MADE",
+    "EMAIL_SENT", "EMAIL_OPENED", "EMAIL_CLICKED", "SMS_SENT", "CALL_MADE", "CONSENT_RECORDED",
 )
 SHOPPER_TYPES = frozenset({
     "EMAIL_CAPTURED", "PHONE_CAPTURED", "FIELD_CAPTURED", "CART_UPDATED", "CHECKOUT_STARTED",

@@ -7,7 +7,8 @@ the lead's status is the lifecycle's (``leads.status``), reported by the view wi
 """
 from __future__ import annotations
 
-from storefront.forms import AdminForm, Choice, Many, Paragraphs, Required
+from storefront.countries import CHECKOUT_COUNTRIES
+from storefront.forms import AdminForm, Choice, Flag, Many, Paragraphs, Required, Text
 from storefront.inputs import parse_ids
 from storefront.leads.admin_services import MAX_BULK, label
 from storefront.leads.services import MAX_NOTE_LENGTH
@@ -44,3 +45,40 @@ class BulkStatusForm(AdminForm):
     def check(self) -> None:
         if self.ok("status") and not self.ids():
             self.fail("lead_id", "Select at least one lead.")
+
+
+# ----------------------------------------------------------------------------- leads brought by the merchant
+
+CONSENT_HINT = "Only tick what the person agreed to, and write the words they were shown."
+
+
+class ManualLeadForm(AdminForm):
+    """A lead typed in the admin (``leads.intake``): an email or a phone, names, and the
+    channels the person consented to with the words they were shown. The contact rules
+    (valid email, phone to E.164, consent words with any consent) are the intake's,
+    reported on these inputs by the view with ``fail``."""
+
+    email = Text("Email", max_length=254)
+    phone = Text("Phone", max_length=32)
+    first_name = Text("First name", max_length=100)
+    last_name = Text("Last name", max_length=100)
+    country = Choice("Country of the phone number", choices=list(CHECKOUT_COUNTRIES),
+                     message="Choose a country from the list.")
+    email_consent = Flag("Agreed to emails about their cart and offers")
+    sms_consent = Flag("Agreed to text messages")
+    voice_consent = Flag("Agreed to phone calls")
+    consent_text = Paragraphs("The words the person agreed to", max_length=1000,
+                              too_long="At most {limit} characters.")
+
+    def channels(self) -> tuple[str, ...]:
+        """The consented channels: EMAIL, SMS, VOICE."""
+        return tuple(channel for channel, flag in (("EMAIL", self.email_consent), ("SMS", self.sms_consent),
+                                                   ("VOICE", self.voice_consent)) if flag.data)
+
+
+class LeadImportForm(AdminForm):
+    """Beside the uploaded CSV (read by ``leads.lead_import``): the country national phone
+    numbers in the file belong to."""
+
+    country = Choice("Country of phone numbers written without +country code", choices=list(CHECKOUT_COUNTRIES),
+                     message="Choose a country from the list.")

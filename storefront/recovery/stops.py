@@ -8,7 +8,9 @@ Stop the whole attempt (every pending message CANCELLED):
   "Don't save my details" at checkout (EXPIRED).
 Pause it: the cart is in use again (ACTIVE): its pending messages wait (PAUSED).
 Cancel this message only: email to an address unsubscribed at this merchant; a text or
-call without live consent (STOP replied, consent withdrawn, never given).
+call without live consent (STOP replied, consent withdrawn, never given); any message to a
+lead the merchant brought (MANUAL, IMPORT) without its consent to that channel
+(``leads.intake.may_contact``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from storefront.cart.models import Cart, LineItem
 from storefront.checkout.models import Order
 from storefront.extensions import db
 from storefront.leads.consent import is_opted_out
+from storefront.leads.intake import may_contact
 from storefront.leads.models import Lead
 from storefront.notifications.consent import has_consent
 from storefront.notifications.phones import PhoneError, normalise_phone
@@ -33,7 +36,8 @@ SEND, PAUSE, CANCEL_ONE, STOP_ATTEMPT = "SEND", "PAUSE", "CANCEL_ONE", "STOP_ATT
 class Facts:
     """What the rules look at, read at send time. ``order_id``: an order by the cart, email
     or phone since the attempt started, else None. ``reachable``: the channel may be used
-    (email not suppressed; live SMS or voice consent)."""
+    (email not suppressed; live SMS or voice consent). ``consented``: False for a lead the
+    merchant brought without consent to this channel."""
 
     channel: str
     cart_status: str
@@ -42,6 +46,7 @@ class Facts:
     lead_erased: bool
     reachable: bool
     opted_out: bool = False
+    consented: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ def decide(facts: Facts) -> Decision:
         return Decision(STOP_ATTEMPT, "the cart was emptied", EXPIRED)
     if facts.cart_status == "ACTIVE":
         return Decision(PAUSE, "the shopper is back on the cart")
+    if not facts.consented:
+        return Decision(CANCEL_ONE, f"no {facts.channel} consent recorded for a lead the merchant brought")
     if not facts.reachable:
         return Decision(CANCEL_ONE, "unsubscribed from emails" if facts.channel == "EMAIL"
                         else f"no {facts.channel} consent (STOP, withdrawn or never given)")
@@ -116,4 +123,5 @@ def facts_for(intervention: CartIntervention, attempt: CartSaveAttempt, cart: Ca
     order = order_since(attempt)
     return Facts(channel=intervention.channel, cart_status=cart.status, line_count=lines,
                  order_id=order.id if order else None, lead_erased=bool(lead and lead.erased_at),
-                 reachable=reachable(intervention, attempt), opted_out=is_opted_out(cart))
+                 reachable=reachable(intervention, attempt), opted_out=is_opted_out(cart),
+                 consented=lead is None or may_contact(lead, intervention.channel))
