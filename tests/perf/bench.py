@@ -263,10 +263,12 @@ def bench_tree(root: Path, label: str, key: str, tmp: Path, faults: bool) -> Tre
     ceilings.append(measure("ceiling", ceiling.base + "/", scripts["plain"], None, ceiling, [], url, None)[0])
     rss = {"shop": [peak_rss_mb(p) for p in shop.workers], "ceiling": [peak_rss_mb(p) for p in ceiling.workers]}
     # Counted by the server: wrk leaves up to one request per connection unread at the end
-    # of a run, which the shop still answers (and records).
+    # of a run, which the shop still answers (and records); stopped gracefully first, it has
+    # finished every request it took.
+    stop(shop.proc, timeout=60)
     landing_ok = probe_counts(shop)["landing_2xx"]
     recorded = wait_recorded(root, url, landing_ok)
-    for proc in [shop.proc, ceiling.proc, *background]:
+    for proc in [ceiling.proc, *background]:
         stop(proc)
     if redis_proc is not None:
         stop(redis_proc)

@@ -37,7 +37,8 @@ class FaultResult:
     landing_ok: int
     recorded_before: dict
     recorded_after: dict
-    cut: int = 0  # requests cut off by the killed web worker (no answer)
+    cut: int = 0  # landing requests begun but never answered (their worker was killed)
+    client_errors: int = 0  # what wrk saw as socket errors (timeouts included)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,7 +93,6 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
     thread.start()
     runs.append(wrk("landing, faults", f"{shop.base}/lp/{SLUG}", script, FAULT_SECONDS))
     thread.join(timeout=30)
-    cut = runs[-1].socket_errors
     # A deploy: gunicorn stopped (finishing what it serves) and started again. On a busy
     # machine the reloaded workers may take a while to import the app.
     wait_healthy(shop, "/healthz", seconds=120)
@@ -106,8 +106,13 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
     runs.append(wrk("landing, no Redis", f"{shop.base}/lp/{SLUG}", script, RESTART_SECONDS))
     state["redis"] = start(spec["cmd"], spec["cwd"], dict(os.environ), spec["log"])
     steps.append("then: Redis started again; the buffer drains")
+    # wrk stops with requests still queued at the shop, which it goes on answering (and
+    # recording) after wrk has gone: stop it gracefully first (it finishes what it took),
+    # so the counts below are final.
+    stop(shop.proc, timeout=60)
     counts = probe_counts(shop)  # the same probe directory for every gunicorn of these runs
     fallbacks, landing_ok = counts["fallbacks"], counts["landing_2xx"]
+    cut = counts["landing_started"] - counts["landing_done"]
     notes = []
     for i, proc in enumerate(state["background"]):
         if proc.poll() is not None:
@@ -130,7 +135,8 @@ def fault_runs(root, tmp, url, key, shop_env, start_redis, start_background, wai
     for run in runs:
         print(f"  {run.name:<20} {run.rps:8.1f} req/s  p99 {run.p99_ms:7.1f} ms  2xx {run.ok}  "
               f"5xx {run.n5xx}  socket errors {run.socket_errors}", flush=True)
-    return FaultResult(runs, steps, fallbacks, landing_ok, recorded_before, recorded_after, cut, notes)
+    return FaultResult(runs, steps, fallbacks, landing_ok, recorded_before, recorded_after, cut=cut, notes=notes,
+                       client_errors=sum(r.socket_errors for r in runs))
 
 
 def _buffer_left(redis_url: str) -> str:

@@ -91,8 +91,9 @@ def fault_report(fault) -> None:
     within = fault.landing_ok <= views <= fault.landing_ok + fault.cut and views == visits
     state = "equal" if exact else ("equal but for requests cut by the killed worker" if within else "NOT EQUAL")
     print(f"  5xx answers: {fault.n5xx}; requests through the direct-write fallback: {fault.fallbacks}")
-    print(f"  event check: 2xx landing responses {fault.landing_ok}, page_view events {views}, visits {visits}"
-          f" (requests cut off by the worker kill: {fault.cut}): {state}")
+    print(f"  event check: 2xx landing responses (counted by the shop) {fault.landing_ok}, page_view events "
+          f"{views}, visits {visits}; begun but never answered (worker killed): {fault.cut}; wrk's socket "
+          f"errors (timeouts: the shop answered later, or never read): {fault.client_errors}: {state}")
 
 
 def before_after(before, after) -> None:

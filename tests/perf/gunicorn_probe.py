@@ -7,6 +7,9 @@ The file holds COUNTERS as little-endian 64-bit integers, updated after each req
 - ``requests``: requests answered;
 - ``statements``: SQL statements sent (a SQLAlchemy ``before_cursor_execute`` listener);
 - ``landing_2xx``: 2xx answers to ``GET /lp/<slug>`` (the landing page itself);
+- ``landing_started`` and ``landing_done``: those requests begun (``pre_request``) and
+  finished with any answer (``post_request``): a worker killed mid-request leaves the
+  difference, requests that may have recorded their view but were never answered;
 - ``fallbacks``: requests that wrote visits and events straight to the database because
   the event buffer's Redis was away (``storefront.visits.buffer.stats``, when the served
   tree has it).
@@ -22,7 +25,7 @@ import re
 import struct
 import threading
 
-COUNTERS = ("requests", "statements", "landing_2xx", "fallbacks")
+COUNTERS = ("requests", "statements", "landing_2xx", "fallbacks", "landing_started", "landing_done")
 _LANDING = re.compile(r"^/lp/[^/]+$")
 _state: dict = {}
 # gthread workers answer several requests at once: each update is a read-modify-write.
@@ -82,11 +85,21 @@ def post_worker_init(worker) -> None:
         _state["buffer_stats"] = stats
 
 
+def _is_landing(method: str, path: str) -> bool:
+    return method == "GET" and _LANDING.match(path.split("?", 1)[0]) is not None
+
+
+def pre_request(worker, req) -> None:
+    if _is_landing(req.method, req.path or ""):
+        _add("landing_started")
+
+
 def post_request(worker, req, environ, resp) -> None:
     _add("requests")
-    if (environ.get("REQUEST_METHOD") == "GET" and 200 <= (resp.status_code or 0) < 300
-            and _LANDING.match(environ.get("PATH_INFO") or "")):
-        _add("landing_2xx")
+    if _is_landing(environ.get("REQUEST_METHOD") or "", environ.get("PATH_INFO") or ""):
+        _add("landing_done")
+        if 200 <= (getattr(resp, "status_code", None) or 0) < 300:
+            _add("landing_2xx")
     _set("fallbacks", _fallbacks())
 
 
