@@ -122,3 +122,51 @@ def test_the_save_flow_action_offers_a_skip_that_brings_the_subscription_back(ap
     change = save_flow.accept(offer.id, sub.id, company.id, customer.id, "SKIP")
     final = _fresh(db, sub.id)
     assert change.changed and final.status == "ACTIVE" and final.next_billing_at == final.current_period_end
+
+
+def test_a_plan_with_billing_date_optimization_offers_the_customers_payday_first(app, db, company):
+    from datetime import datetime
+
+    from storefront.checkout.models import Order
+
+    plan = make_plan(company, allow_mi_billing_date_optimization=True)
+    customer = make_customer(company)
+    sub = make_subscription(company, customer, plan=plan)
+    now = datetime(2026, 6, 3, 12, 0, tzinfo=sub.next_billing_at.tzinfo)
+    for n, month in enumerate((1, 2, 3, 4, 5)):  # every order on the 15th (a weekday or moved back)
+        paid = datetime(2026, month, 15, 10, 0, tzinfo=now.tzinfo)
+        db.session.add(Order(company_id=company.id, number=f"P{n}", token=f"p{n}" * 20, customer_id=customer.id,
+                             email=customer.email, currency="USD", subtotal_cents=100, total_cents=100,
+                             amount_paid_cents=100, created_at=paid))
+    db.session.commit()
+    choices = lifecycle.date_choices(sub, now)
+    first_day, first_label = choices[0]
+    assert first_day.isoformat() == "2026-06-15" and "your payday: 15th = detected payday (5 of 5" in first_label
+    assert len({day for day, _ in choices}) == len(choices) == lifecycle.DATE_CHOICES_DAYS
+    plan.allow_mi_billing_date_optimization = False
+    db.session.commit()
+    assert lifecycle.date_choices(sub, now)[0][0].isoformat() == "2026-06-04"  # off: tomorrow first
+
+
+def test_the_save_flow_final_notice_links_to_the_portal_and_names_the_offer(app, db, company, smtp):
+    from portal_kit import body_of
+
+    from storefront.billing.dunning import send_notice
+    from storefront.billing.models import PaymentAttempt
+
+    plan = make_plan(company, after_max_retries_action="SAVE_FLOW")
+    sub = make_subscription(company, make_customer(company), plan=plan, status="PAST_DUE")
+    now = utcnow()
+    invoice = Invoice(company_id=company.id, subscription_id=sub.id, period_start=sub.current_period_start,
+                      period_end=sub.current_period_end, amount_cents=1800, currency="USD", status="UNCOLLECTIBLE",
+                      first_failed_at=now - timedelta(days=14), dunning_deadline=now)
+    db.session.add(invoice)
+    db.session.flush()
+    attempt = PaymentAttempt(company_id=company.id, invoice_id=invoice.id, number=5, idempotency_key="k-5",
+                             kind="RETRY", status="FAILED", scheduled_at=now, decline_class="SOFT")
+    db.session.add(attempt)
+    db.session.commit()
+    assert send_notice(attempt.id, "final_failed") == "final_notice"
+    text = body_of(smtp[-1])
+    assert f"{app.config['PUBLIC_URL']}/account/{company.slug}/sign-in" in text
+    assert "discount on your next delivery, skip it or pause" in text.replace("\n", " ")
