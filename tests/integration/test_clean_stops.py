@@ -115,7 +115,7 @@ def _get(url: str) -> int:
         return response.status
 
 
-def _wait_until_served(proc: subprocess.Popen, url: str, log: Path, seconds: float = 40) -> None:
+def _wait_until_served(proc: subprocess.Popen, url: str, log: Path, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
