@@ -123,6 +123,11 @@ def _event_entry(event: FieldEvent) -> TimelineEntry:
                          " · ".join(bits), problem=event.event_type == "VALIDATION_ERROR")
 
 
+# Recovery messages on the timeline: the payload names the flow's stage.
+RECOVERY_TYPES = frozenset({"EMAIL_SENT", "EMAIL_OPENED", "EMAIL_CLICKED", "SMS_SENT", "CALL_MADE"})
+CHANNEL_WORDS = {"EMAIL": "Emails", "SMS": "Texts", "VOICE": "Calls"}
+
+
 def _activity_entry(activity: LeadActivity) -> TimelineEntry:
     payload = activity.payload if isinstance(activity.payload, dict) else {}
     name = payload.get("field") or payload.get("field_name")
@@ -133,6 +138,11 @@ def _activity_entry(activity: LeadActivity) -> TimelineEntry:
         detail = "A note was added"
     elif activity.type == "ABANDONMENT_ANALYSED" and isinstance(payload.get("reason"), str):
         detail = "Reason: " + payload["reason"].replace("_", " ").capitalize()
+    elif activity.type in RECOVERY_TYPES and isinstance(payload.get("stage"), str):
+        detail = payload["stage"].replace("_", " ").capitalize()  # "Reminder email"
+    elif activity.type == "CONSENT_RECORDED" and isinstance(payload.get("channels"), list):
+        channels = ", ".join(CHANNEL_WORDS.get(c, str(c)) for c in payload["channels"][:3])
+        detail = f"{channels}, {str(payload.get('source', '')).lower()}: “{str(payload.get('text', ''))[:240]}”"
     elif isinstance(payload.get("fields"), list):
         detail = ", ".join(field_label(str(n)) for n in payload["fields"][:20])
     else:

@@ -120,3 +120,19 @@ def test_a_text_message_token_is_not_an_email_open(app, db, company, smtp, clien
     nudge = interventions(attempt)["SMS_NUDGE"]
     assert client.get(f"/recover/{nudge.token}/open.gif").status_code == 404
     assert interventions(attempt)["SMS_NUDGE"].opened_at is None
+
+
+def test_the_lead_timeline_names_each_message(app, db, company, smtp, client):
+    from factories import make_user, sign_in
+
+    cart, attempt, reminder = _sent_reminder(app, db, company)
+    client.get(f"/recover/{reminder.token}/open.gif")
+    client.get(f"/recover/{reminder.token}")
+    make_user(company)
+    admin = app.test_client()
+    assert sign_in(admin).status_code == 303
+    lead_id = db.session.get(CartSaveAttempt, attempt.id).lead_id
+    page = admin.get(f"/admin/leads/{lead_id}").get_data(as_text=True)
+    for title in ("Email sent", "Email opened", "Email clicked"):
+        assert title in page
+    assert page.count("Reminder email") >= 3

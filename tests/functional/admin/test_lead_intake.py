@@ -73,7 +73,7 @@ def test_a_lead_by_hand_without_javascript_records_its_consent(app, db, company,
     assert (phone.channel, phone.source, phone.consent_text) == ("SMS", "MANUAL", WORDS)
     assert may_contact(lead, "EMAIL") and may_contact(lead, "SMS") and not may_contact(lead, "VOICE")
     page = text(admin.get(f"/admin/leads/{lead.id}"))
-    assert "Consent recorded" in page
+    assert "Consent recorded" in page and f"Emails, Texts, manual: “{WORDS}”" in page
 
 
 def test_a_lead_by_hand_over_htmx_refuses_bad_input(app, db, company, admin):
