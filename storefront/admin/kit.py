@@ -5,7 +5,8 @@ owning domain (an ordered ``Select`` of the rows and a ``Select`` of their count
 them to ``paginate``; the template shows ``Page`` with ``admin/_pager.html`` and builds its
 links with ``list_link``. A form screen answers a saved form with ``done`` (a toast over
 htmx, else a flash and a 303: post/redirect/get) and a refused one with ``invalid`` (422,
-with an error toast over htmx). The form fields themselves are ``storefront.forms`` and
+with an error toast over htmx); an action asked about first goes ahead when ``confirmed()``.
+The form fields themselves are ``storefront.forms`` and
 ``admin/_forms.html``.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Select
 
 from storefront.dates import local_stamp, merchant_zone
 from storefront.extensions import db
+from storefront.forms import ConfirmForm
 from storefront.htmx import toast, wants_fragment
 from storefront.inputs import optional_int
 
@@ -111,6 +113,13 @@ def done(message: str, target: str, fragment: Callable[[], Response] | None = No
     if wants_fragment():
         return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target, code=303)
+
+
+def confirmed() -> bool:
+    """True on a POST carrying ``confirmed=yes`` (``ConfirmForm``): the merchant answered the
+    question, in the browser's dialog or on the confirmation page shown without JavaScript.
+    A GET, or a POST without it, is to show that page."""
+    return request.method == "POST" and ConfirmForm(formdata=request.form).said_yes()
 
 
 def invalid(response: Response, message: str = NOT_SAVED) -> Response:

@@ -7,7 +7,7 @@ Every route fetches the lead with ``get_or_404``: another merchant's id answers 
 """
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, url_for
 from flask_login import current_user, login_required
 
 import storefront.admin.kit as kit
@@ -97,7 +97,7 @@ def lead_erase(lead_id: int):
     found = get_or_404(Lead, lead_id)
     if not can_erase(current_user):
         abort(403)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render(ERASE, "content", lead=found, label=label)
     try:
         erased = erase_lead(found, current_user._get_current_object())

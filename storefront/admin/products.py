@@ -115,7 +115,7 @@ def product_archive(product_id: int):
     """Archive a product. GET, or a POST without ``confirmed`` (a plain form with JavaScript
     off, where no dialog could ask), shows the confirmation page."""
     product = get_or_404(Product, product_id)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render(ARCHIVE, "content", product=product)
     changed = archive_product(product)
     message = (f"“{product.title}” is archived: shoppers no longer see it." if changed

@@ -104,7 +104,7 @@ def promotion_deactivate(promotion_id: int):
     """Switch a promotion off. GET, or a POST without ``confirmed`` (a plain form with
     JavaScript off, where no dialog asked), shows the confirmation page."""
     promotion = get_or_404(Promotion, promotion_id)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render(DEACTIVATE, "content", promotion=promotion, **_common())
     changed = promos.deactivate_promotion(promotion)
     message = (f"“{promotion.name}” is deactivated: shoppers can no longer use it." if changed

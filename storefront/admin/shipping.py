@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.countries import COUNTRY_NAMES
+from storefront.forms import MoveForm
 from storefront.htmx import render
 from storefront.inputs import multiline
 from storefront.money import format_money
@@ -40,13 +41,21 @@ def screen_context(**extra) -> dict:
 
 
 def _zones_page():
-    return render(ZONES, "zone_list", **screen_context(zones=svc.list_zones()))
+    """The zones' page ``?page=`` (25 a page; a move or delete posts to an address carrying
+    the page it was made on, so the answer shows that page again)."""
+    rows, count = svc.zone_statements()
+    listing = kit.paginate(rows, kit.page_number(), count, row=lambda zone: zone)
+    return render(ZONES, "zone_list", **screen_context(listing=listing, link=kit.list_link("admin.shipping")))
+
+
+def _zones_url() -> str:
+    return kit.list_link("admin.shipping")(page=kit.page_number())
 
 
 @routes.get("/shipping")
 @login_required
 def shipping():
-    """The zones in the order they are tried, with their methods."""
+    """The zones in the order they are tried, with their methods, 25 a page (``?page=``)."""
     return _zones_page()
 
 
@@ -102,10 +111,11 @@ def zone_edit(zone_id: int):
 def zone_move(zone_id: int):
     """Move a zone up (tried earlier) or down; the first zone that serves an address wins."""
     zone = get_or_404(ShippingZone, zone_id)
-    direction = request.form.get("direction", "")
-    moved = svc.move_zone(zone, direction)
+    form = MoveForm.of(current_user.company)
+    direction = form.direction.data if form.validate() else ""
+    moved = bool(direction) and svc.move_zone(zone, direction)
     message = f"“{zone.name}” moved {direction}." if moved else f"“{zone.name}” cannot move {direction or 'there'}."
-    return kit.done(message, url_for("admin.shipping"), _zones_page, level="success" if moved else "info")
+    return kit.done(message, _zones_url(), _zones_page, level="success" if moved else "info")
 
 
 @routes.route("/shipping/zones/<int:zone_id>/delete", methods=["GET", "POST"])
@@ -114,7 +124,7 @@ def zone_delete(zone_id: int):
     """Delete a zone and its methods. GET, or a POST without ``confirmed`` (no dialog could
     ask with JavaScript off), shows the confirmation page."""
     zone = get_or_404(ShippingZone, zone_id)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render(CONFIRM, "content", **screen_context(
             title=f"Delete the zone “{zone.name}”?", action=url_for("admin.zone_delete", zone_id=zone.id),
             back=url_for("admin.zone_edit", zone_id=zone.id), button="Yes, delete the zone",
@@ -122,7 +132,7 @@ def zone_delete(zone_id: int):
                  "zone that matches, or cannot be shipped to."))
     name = zone.name
     svc.delete_zone(zone)
-    return kit.done(f"Zone “{name}” deleted.", url_for("admin.shipping"), _zones_page)
+    return kit.done(f"Zone “{name}” deleted.", _zones_url(), _zones_page)
 
 
 # ----------------------------------------------------------------------------- methods
@@ -167,7 +177,7 @@ def method_delete(method_id: int):
     """Delete a method after a confirmation (a page when JavaScript is off)."""
     method = get_or_404(ShippingMethod, method_id)
     zone = method.zone
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render(CONFIRM, "content", **screen_context(
             title=f"Delete the method “{method.name}”?", action=url_for("admin.method_delete", method_id=method.id),
             back=url_for("admin.zone_edit", zone_id=zone.id), button="Yes, delete the method",

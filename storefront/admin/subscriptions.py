@@ -89,7 +89,7 @@ def plan_delete(plan_id: int):
     """Delete a plan, or archive it when it has subscribers. GET (or a POST without
     ``confirmed``) shows the confirmation page."""
     plan = get_or_404(SubscriptionPlan, plan_id)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         return render("admin/billing/confirm.html", "content", **_context(plan=plan))
     name = plan.name
     done = svc.delete_plan(plan)

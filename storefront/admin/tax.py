@@ -16,7 +16,7 @@ from storefront.htmx import render
 from storefront.inputs import multiline
 from storefront.money import percent_text
 from storefront.pricing import admin_shipping as svc
-from storefront.pricing.forms import TaxRateForm, TaxSettingsForm
+from storefront.pricing.forms import TaxRateForm, TaxSettingsForm, TaxUploadForm
 from storefront.pricing.models import TaxRate
 from storefront.pricing.tax_import import MAX_BYTES, TaxImportError
 from storefront.routing import Routes
@@ -37,23 +37,31 @@ def _limit_tax_upload(endpoint: str | None, _values: dict | None) -> None:
         request.max_content_length = UPLOAD_LIMIT
 
 
+def _rates_page() -> kit.Page:
+    """The rates' page ``?page=`` (25 a page), in the order checkout tries them."""
+    rows, count = svc.tax_rate_statements()
+    return kit.paginate(rows, kit.page_number(), count, row=lambda rate: rate)
+
+
 def _tax_page(status: int = 200, block: str = "tax_rates", **extra):
     company = current_user.company
     settings = TaxSettingsForm.of(company, {"prices_include_tax": company.prices_include_tax}, fresh=True)
-    context = screen_context(rates=svc.list_tax_rates(), upload_error=None, percent=percent_text, settings=settings)
+    context = screen_context(listing=_rates_page(), link=kit.list_link("admin.tax_rates"), upload_error=None,
+                             percent=percent_text, settings=settings)
     context.update(extra)
     return render(TAX, block, status=status, **context)
 
 
 def _back(message: str, level: str = "success"):
-    """htmx: the rates section with a toast; otherwise post/redirect/get with a flash."""
-    return kit.done(message, url_for("admin.tax_rates"), _tax_page, level=level)
+    """htmx: the rates section with a toast; otherwise post/redirect/get with a flash (to
+    the page of the list the change was made on)."""
+    return kit.done(message, kit.list_link("admin.tax_rates")(page=kit.page_number()), _tax_page, level=level)
 
 
 @routes.get("/shipping/tax")
 @login_required
 def tax_rates():
-    """The tax rates, the CSV upload and the prices-include-tax setting."""
+    """The tax rates (25 a page, ``?page=``), the CSV upload and the prices-include-tax setting."""
     return _tax_page()
 
 
@@ -99,7 +107,7 @@ def tax_rate_edit(rate_id: int):
 def tax_rate_delete(rate_id: int):
     """Delete a rate after a confirmation (a page when JavaScript is off)."""
     rate = get_or_404(TaxRate, rate_id)
-    if request.method == "GET" or request.form.get("confirmed") != "yes":
+    if not kit.confirmed():
         where = " ".join(filter(None, [rate.country or "every country", rate.state])) or "everywhere"
         return render(CONFIRM, "content", **screen_context(
             title=f"Delete the tax rate “{rate.name}” ({percent_text(rate.rate_micro, 4)} %)?",
@@ -117,8 +125,8 @@ def tax_upload():
     form must carry ``replace=yes`` (a checkbox: a confirmation that works without
     JavaScript). A bad file changes nothing and is answered 422 with its line and column."""
     upload = request.files.get("file")
-    has_rates = bool(svc.list_tax_rates())
-    if has_rates and request.form.get("replace") != "yes":
+    has_rates = _rates_page().total > 0
+    if has_rates and not TaxUploadForm.of(current_user.company).replace.data:
         error = "Tick “Replace my current tax rates” to confirm: the file replaces all of them."
         return _upload_failed(error)
     try:

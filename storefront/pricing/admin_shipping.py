@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
@@ -34,11 +34,12 @@ def _changed(company_id: int) -> None:
 # ----------------------------------------------------------------------------- zones
 
 
-def list_zones() -> list[ShippingZone]:
-    """The merchant's zones in the order checkout tries them, methods loaded (2 queries)."""
-    return list(db.session.execute(
-        scoped(ShippingZone).order_by(ShippingZone.position, ShippingZone.id).options(selectinload(ShippingZone.methods))
-    ).scalars())
+def zone_statements() -> tuple[Select, Select]:
+    """(the merchant's zones in the order checkout tries them, methods loaded; their count).
+    Page them with ``admin.kit.paginate``."""
+    rows = scoped(ShippingZone).order_by(ShippingZone.position, ShippingZone.id).options(
+        selectinload(ShippingZone.methods))
+    return rows, scoped(ShippingZone, func.count(ShippingZone.id))
 
 
 def create_zone(company: Company, fields: dict) -> ShippingZone:
@@ -111,11 +112,11 @@ def delete_method(method: ShippingMethod) -> None:
 # ----------------------------------------------------------------------------- tax rates
 
 
-def list_tax_rates() -> list[TaxRate]:
-    """The merchant's rates in the order checkout tries them: priority, then position."""
-    return list(db.session.execute(
-        scoped(TaxRate).order_by(TaxRate.priority, TaxRate.position, TaxRate.id)
-    ).scalars())
+def tax_rate_statements() -> tuple[Select, Select]:
+    """(the merchant's rates in the order checkout tries them: priority, then position; their
+    count). Page them with ``admin.kit.paginate``."""
+    rows = scoped(TaxRate).order_by(TaxRate.priority, TaxRate.position, TaxRate.id)
+    return rows, scoped(TaxRate, func.count(TaxRate.id))
 
 
 def create_tax_rate(company: Company, fields: dict) -> TaxRate:

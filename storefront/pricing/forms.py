@@ -390,6 +390,12 @@ class TaxSettingsForm(AdminForm):
     prices_include_tax = Flag("My prices include tax")
 
 
+class TaxUploadForm(AdminForm):
+    """Beside the uploaded CSV: ``replace``, ticked to confirm the file replaces every rate."""
+
+    replace = Flag("Replace my current tax rates")
+
+
 # ----------------------------------------------------------------------------- the exit offer
 
 

@@ -451,3 +451,68 @@ def test_another_merchants_zone_method_and_rate_are_404(admin, token, db, rival)
     assert (rate.country, rate.rate_micro) == ("DE", 190000)
     assert "Rival land" not in text(admin.get("/admin/shipping"))
     assert "MwSt" not in text(admin.get("/admin/shipping/tax"))
+
+
+# ---------------------------------------------------------------------------- long lists
+
+
+def test_zones_page_with_the_admin_pager_and_moves_stay_on_their_page(admin, token, db, company, rival):
+    for n in range(27):
+        zone = ShippingZone(company_id=company.id, name=f"Zone {n:02}", countries=["US"], position=n + 1)
+        db.session.add(zone)
+    db.session.commit()
+
+    first = text(admin.get("/admin/shipping"))
+    assert "25. Zone 24" in first and "Zone 25" not in first and "Rival land" not in first
+    assert "Zones 1 to 25 of 27." in first and 'href="/admin/shipping?page=2"' in first
+    assert 'hx-target="#zone-list"' in first and 'aria-label="Move Zone 00 up" disabled' in first
+    assert 'aria-label="Move Zone 24 down" disabled' not in first  # more zones follow on page 2
+
+    second = admin.get("/admin/shipping?page=2", headers=HX)
+    body = text(second)
+    assert second.status_code == 200 and body.lstrip().startswith('<div id="zone-list">')
+    assert "26. Zone 25" in body and "27. Zone 26" in body and "Zone 24" not in body
+    assert 'aria-label="Move Zone 26 down" disabled' in body and "HX-Request" in second.headers["Vary"]
+
+    last = db.session.execute(select(ShippingZone).filter_by(name="Zone 26")).scalar_one()
+    moved = post(admin, token, f"/admin/shipping/zones/{last.id}/move?page=2", {"direction": "up"}, htmx=True)
+    assert "26. Zone 26" in text(moved) and "27. Zone 25" in text(moved)  # the same page, redrawn
+    plain = post(admin, token, f"/admin/shipping/zones/{last.id}/move?page=2", {"direction": "up"})
+    assert plain.status_code == 303 and plain.headers["Location"] == "/admin/shipping?page=2"
+    for bad in ("abc", "٢", "-1", "0", "99999999999999999999"):
+        assert "1. Zone 00" in text(admin.get(f"/admin/shipping?page={bad}")), bad
+    assert "27. Zone 25" in text(admin.get("/admin/shipping?page=9"))  # past the end: the last page
+
+
+def test_move_and_confirm_refuse_malformed_input(admin, token, db, company):
+    zone = make_zone(company)
+    for direction in ("", "UP", "up\u0000", "u" * 5000):
+        response = post(admin, token, f"/admin/shipping/zones/{zone.id}/move", {"direction": direction}, htmx=True)
+        assert response.status_code in (200, 400), direction
+        if response.status_code == 200:
+            assert "cannot move there" in json.loads(response.headers["HX-Trigger"])["toast"]["message"]
+    for answer in ("", "no", "YES", "yes please"):
+        asked = post(admin, token, f"/admin/shipping/zones/{zone.id}/delete", {"confirmed": answer})
+        assert asked.status_code == 200 and "Delete the zone" in text(asked), answer
+    assert len(zones(db)) == 1
+
+
+def test_tax_rates_page_with_the_admin_pager(admin, token, db, company, rival):
+    for n in range(27):
+        db.session.add(TaxRate(company_id=company.id, country="US", rate_micro=10000 * (n + 1), name=f"Rate {n:02}",
+                               priority=1, position=n))
+    db.session.commit()
+
+    first = text(admin.get("/admin/shipping/tax"))
+    assert ">Rate 24<" in first and ">Rate 25<" not in first and "MwSt" not in first
+    assert "Rates 1 to 25 of 27." in first and 'href="/admin/shipping/tax?page=2"' in first
+    assert "Replace my 27 current tax rates" in first
+
+    second = admin.get("/admin/shipping/tax?page=2", headers=HX)
+    body = text(second)
+    assert body.lstrip().startswith('<div id="tax-screen">') and ">Rate 26<" in body and ">Rate 00<" not in body
+
+    gone = db.session.execute(select(TaxRate).filter_by(name="Rate 26")).scalar_one()
+    deleted = post(admin, token, f"/admin/shipping/tax/{gone.id}/delete?page=2", {"confirmed": "yes"})
+    assert deleted.status_code == 303 and deleted.headers["Location"] == "/admin/shipping/tax?page=2"
+    assert len(rates(db, company)) == 26
