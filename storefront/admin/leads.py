@@ -83,9 +83,9 @@ def leads_export():
     })
 
 
-def _query_from_form() -> LeadQuery:
+def _query_from_form(form: BulkStatusForm) -> LeadQuery:
     """The list's query the bulk form came from (its hidden ``query`` input)."""
-    return LeadQuery.from_args(MultiDict(parse_qsl(request.form.get("query", "")[:2000])))
+    return LeadQuery.from_args(MultiDict(parse_qsl(form.query.data)))
 
 
 @routes.post("/leads/bulk-status")
@@ -93,8 +93,8 @@ def _query_from_form() -> LeadQuery:
 def leads_bulk_status():
     """Set the status of the checked leads (``lead_id``, many) to ``status``. Reports how many
     changed and which the lifecycle refused; other merchants' ids are ignored."""
-    query = _query_from_form()
     form = BulkStatusForm.of(current_user.company)
+    query = _query_from_form(form)
     if not form.validate():
         message = next(iter(form.errors.values()))[0]
         return kit.invalid(_list(query, 422, form), message)

@@ -33,7 +33,8 @@ from werkzeug.utils import secure_filename
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import current_company_id
 from storefront.catalog.admin_import import preview_import, run_import
-from storefront.catalog.importers import FORMATS, MAX_FILE_BYTES, CatalogImportError
+from storefront.catalog.forms import ImportForm
+from storefront.catalog.importers import MAX_FILE_BYTES, CatalogImportError
 from storefront.htmx import render
 from storefront.routing import Routes
 from storefront.types import new_token
@@ -78,8 +79,7 @@ def product_import():
     """The upload form; POST stores the file, dry-runs it and shows the preview (303 to it)."""
     if request.method == "GET":
         return render(UPLOAD, "content", error=None, fmt="", formats=FORMAT_NAMES)
-    fmt = request.form.get("format", "")
-    fmt = fmt if fmt in FORMATS else ""
+    fmt = ImportForm.of(current_user.company).format.data
     upload = request.files.get("file")
     name = (upload.filename or "").strip() if upload else ""
     problem = None

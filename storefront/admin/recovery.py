@@ -21,7 +21,7 @@ from storefront.inputs import optional_int
 from storefront.money import format_money
 from storefront.recovery import delivery, previews, services
 from storefront.recovery.breakdowns import breakdowns
-from storefront.recovery.forms import RecoverySettingsForm, form_data
+from storefront.recovery.forms import RecoverySettingsForm, SendTestForm, form_data
 from storefront.recovery.models import CartSaveAttempt
 from storefront.recovery.reports import report
 from storefront.recovery.stages import STAGE_LABELS, StageConfigError
@@ -115,7 +115,7 @@ def recovery_preview(attempt_id: int, intervention_id: int):
 def recovery_test_email():
     """"Send me a test": the chosen email stage's message, to the signed-in merchant."""
     company = current_user.company
-    stage = (request.form.get("stage") or "")[:32]
+    stage = SendTestForm.of(company).stage.data
     target = url_for("admin.recovery_settings")
     try:
         message = previews.send_test_email(company.id, stage, current_user.email)

@@ -14,6 +14,7 @@ import re
 from storefront.accounts.scoping import scoped
 from storefront.catalog.admin_forms import MAX_DESCRIPTION, MAX_STOCK, MAX_UPSELLS, taken_skus
 from storefront.catalog.admin_list import STATUSES
+from storefront.catalog.importers import FORMATS
 from storefront.catalog.importers.common import paragraphs, sanitize_html
 from storefront.catalog.models import Product, Variant
 from storefront.extensions import db
@@ -187,3 +188,10 @@ class ProductEditor:
         if self.product is not None and not self.form.upsell_shown.data:
             return [str(i) for i in self.product.upsell_product_ids or []]
         return list(dict.fromkeys(self.form.upsell.chosen()))
+
+
+class ImportForm(AdminForm):
+    """Beside the uploaded CSV (read by ``catalog.admin_import``): its ``format``, one of
+    ``importers.FORMATS``; anything else (or nothing) means "detect it from the columns"."""
+
+    format = Text("Format", filters=[lambda text: text if text in FORMATS else ""])

@@ -31,12 +31,14 @@ class StatusForm(AdminForm):
 
 class BulkStatusForm(AdminForm):
     """The list's bulk change: ``status`` (any known status; the lifecycle decides each
-    lead's move) and the checked ``lead_id`` boxes, at least one. An unreadable id is
+    lead's move) and the checked ``lead_id`` boxes, at least one; ``query``, the list's
+    filters it was sent from (to show that list again). An unreadable id is
     dropped, as a row deleted meanwhile would be: the answer counts what was not found."""
 
     status = Choice("Set the status of the selected leads", choices=[(s, label(s)) for s in STATUSES],
                     message="Choose the status to set.")
     lead_id = Many("Leads", limit=MAX_BULK)
+    query = Text("The list's filters", filters=[lambda text: (text or "")[:2000]])  # a query string
 
     def ids(self) -> list[int]:
         """The checked leads' ids, distinct, ascending (at most MAX_BULK)."""

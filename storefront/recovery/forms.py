@@ -69,3 +69,10 @@ def form_data(enabled: bool, stages: list[dict], window_start: str, window_end: 
             for setting, name in FIELD_NAMES.items():
                 data[f"{stage['stage'].lower()}_{name}"] = stage[setting]
     return data
+
+
+class SendTestForm(AdminForm):
+    """"Send me a test": the email ``stage`` to preview (``previews.send_test_email`` says
+    when it is not one)."""
+
+    stage = Text("Stage", filters=[lambda text: (text or "")[:32]])
