@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from storefront.checkout.fields import validate_field
 from storefront.csv_export import FORMULA_STARTS
@@ -165,17 +166,21 @@ def add_lead(company_id: int, data: LeadInput, checked: Checked, source: str, us
 
 
 def create_manual(company_id: int, data: LeadInput, user_id: int | None) -> tuple[Lead | None, dict[str, str]]:
-    """A lead typed in the admin: (the lead, {}) once saved, or (None, errors by input name).
+    """A lead typed in the admin: (the lead, {}) once saved, or (None, errors by input name:
+    also when the same email was saved at the same moment, by the unique (company, email)).
     Commits when it saves."""
     checked = check(data)
     if checked.errors:
         return None, checked.errors
     try:
         lead = add_lead(company_id, data, checked, MANUAL, user_id)
+        db.session.commit()
     except DuplicateLead as error:
         db.session.rollback()
         return None, {"email": str(error)}
-    db.session.commit()
+    except IntegrityError:  # the same email saved meanwhile (two tabs, a double click)
+        db.session.rollback()
+        return None, {"email": "A lead with this email was just added."}
     return lead, {}
 
 

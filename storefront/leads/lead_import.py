@@ -22,6 +22,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy.exc import IntegrityError
+
 from storefront.extensions import db
 from storefront.inputs import bad_character
 from storefront.leads.intake import IMPORT, LeadInput, add_lead, check, existing_emails
@@ -201,7 +203,8 @@ def read_leads(raw: bytes, country: str = "US", now: datetime | None = None) -> 
 def import_leads(company_id: int, raw: bytes, user_id: int | None, country: str = "US",
                  now: datetime | None = None) -> ImportResult:
     """Import the CSV ``raw`` as leads of ``company_id`` (source IMPORT, status NEW) with
-    their consent, all or nothing: one commit. Raises LeadImportError (nothing imported)."""
+    their consent, all or nothing: one commit. Raises LeadImportError (nothing imported),
+    also when another import or a typed lead took one of its emails at the same moment."""
     now = now or utcnow()
     rows = read_leads(raw, country, now)
     checked = [(line, data, check(data)) for line, data in rows]
@@ -211,10 +214,17 @@ def import_leads(company_id: int, raw: bytes, user_id: int | None, country: str 
     if clashes:
         raise LeadImportError(clashes[:MAX_ERRORS], max(0, len(clashes) - MAX_ERRORS))
     result = ImportResult()
-    for _line, data, ok in checked:
-        lead = add_lead(company_id, data, ok, IMPORT, user_id, now, check_taken=False)
-        result.created += 1
-        result.with_consent += bool(data.channels)
-        result.lead_ids.append(lead.id)
-    db.session.commit()
+    try:
+        for _line, data, ok in checked:
+            lead = add_lead(company_id, data, ok, IMPORT, user_id, now, check_taken=False)
+            result.created += 1
+            result.with_consent += bool(data.channels)
+            result.lead_ids.append(lead.id)
+        db.session.commit()
+    except IntegrityError as error:
+        # The same file imported twice at once, or a lead typed meanwhile: the unique
+        # (company, email) keeps one; this import adds nothing.
+        db.session.rollback()
+        raise _whole("Some of these leads were added while the file was imported: nothing was imported. "
+                     "Upload it again to see which lines clash.") from error
     return result
