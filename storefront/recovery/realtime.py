@@ -28,7 +28,6 @@ nothing. What happened next is ``provider_response["result"]``, set once:
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,7 +52,6 @@ from storefront.recovery.models import (
 from storefront.recovery.services import BOUGHT, history, save_result, settings_for
 from storefront.types import new_token, utcnow
 
-log = logging.getLogger(__name__)
 OFFER, PAYMENT, REASSURANCE = "OFFER", "PAYMENT", "REASSURANCE"
 ACCEPTED, IGNORED = "ACCEPTED", "IGNORED"
 MAX_EVENTS = 2000  # a checkout's events; the score saturates long before

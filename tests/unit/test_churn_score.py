@@ -1,5 +1,6 @@
 """The checkout churn risk (recovery.churn): each signal's part, its caps, the threshold
-and the friction that picks the save, and the signals read from a checkout's events."""
+and the friction that picks the save, and the signals read from a checkout's events; the
+detector's report (recovery.churn_report): outcomes, precision and the false-positive alert."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -8,6 +9,7 @@ import pytest
 
 from storefront.recovery import churn
 from storefront.recovery.churn import ChurnSignals, Event, churn_risk, signals_from_events
+from storefront.recovery.churn_report import ChurnFigures, classify
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -83,3 +85,33 @@ def test_a_shopper_still_on_the_card_field_idles_until_now():
               Event("FOCUS", "payment", None, at(40))]
     assert signals_from_events(events, NOW).payment_idle_ms == 40_000
     assert signals_from_events([], NOW) == ChurnSignals()
+
+
+# ---- the detector's report (recovery.churn_report): outcomes, precision, the alert ----
+
+
+@pytest.mark.parametrize(("response", "result", "outcome"), [
+    (None, None, None), ("ACCEPTED", None, None), ("IGNORED", None, None),
+    (None, "ABANDONED", "abandoned"), ("ACCEPTED", "ABANDONED", "abandoned"),
+    ("ACCEPTED", "BOUGHT", "saved"), ("IGNORED", "BOUGHT", "bought_anyway"), (None, "BOUGHT", "bought_anyway"),
+])
+def test_each_save_is_classified_by_what_the_shopper_did(response, result, outcome):
+    assert classify(response, result) == outcome
+
+
+def test_precision_and_false_positives_count_only_saves_with_an_outcome():
+    figures = ChurnFigures(flagged=12, accepted=4, abandoned=5, saved=2, bought_anyway=3)
+    assert (figures.decided, figures.waiting) == (10, 2)
+    assert figures.precision == 0.7 and figures.false_positive_rate == 0.3
+    assert ChurnFigures(flagged=3).precision is None and ChurnFigures().false_positive_rate is None
+
+
+@pytest.mark.parametrize(("abandoned", "bought_anyway", "alert"), [
+    (7, 3, False),   # 30 % is not over 30 %
+    (6, 4, True),    # 40 % of 10
+    (2, 7, False),   # 78 %, but only 9 outcomes: too few to judge
+    (0, 10, True),
+])
+def test_the_alert_needs_over_thirty_percent_of_at_least_ten_outcomes(abandoned, bought_anyway, alert):
+    figures = ChurnFigures(flagged=abandoned + bought_anyway, abandoned=abandoned, bought_anyway=bought_anyway)
+    assert (figures.alert is not None) == alert
