@@ -16,8 +16,8 @@ from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
 import storefront.admin.kit as kit
-from storefront.admin.recovery import STATUS_LABELS
 from storefront.accounts.scoping import get_or_404
+from storefront.admin.recovery import STATUS_LABELS
 from storefront.cart.admin_services import (
     SORTS,
     STATUS_FILTERS,

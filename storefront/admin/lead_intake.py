@@ -13,7 +13,13 @@ import storefront.admin.kit as kit
 from storefront.htmx import render
 from storefront.leads.forms import LeadImportForm, ManualLeadForm
 from storefront.leads.intake import LeadInput, create_manual
-from storefront.leads.lead_import import COLUMNS, MAX_FILE_BYTES, MAX_ROWS, LeadImportError, import_leads
+from storefront.leads.lead_import import (
+    COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    LeadImportError,
+    import_leads,
+)
 from storefront.routing import Routes
 
 routes = Routes()

@@ -13,7 +13,14 @@ from storefront.cart.services import touch
 from storefront.checkout import hooks
 from storefront.checkout.fields import FieldResult, validate_all, validate_field
 from storefront.checkout.info import CheckoutInfo
-from storefront.checkout.phone_consent import CONSENT_BOXES, TICKED, ConsentBoxError, phone_changed, set_box, ticked
+from storefront.checkout.phone_consent import (
+    CONSENT_BOXES,
+    TICKED,
+    ConsentBoxError,
+    phone_changed,
+    set_box,
+    ticked,
+)
 from storefront.extensions import db
 from storefront.inputs import optional_int
 from storefront.pricing.codes import check_for_cart, find_code

@@ -20,7 +20,15 @@ from sqlalchemy import select
 from storefront.extensions import db
 from storefront.leads.activities import record_activity
 from storefront.leads.models import Lead
-from storefront.recovery.models import CLICKED, EXECUTED, OPENED, SENDING, SENT, UNKNOWN, CartIntervention
+from storefront.recovery.models import (
+    CLICKED,
+    EXECUTED,
+    OPENED,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    CartIntervention,
+)
 from storefront.recovery.restore import MAX_TOKEN
 from storefront.recovery.services import history
 from storefront.types import utcnow

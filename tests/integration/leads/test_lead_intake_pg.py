@@ -12,9 +12,9 @@ from storefront.leads.lead_import import LeadImportError, import_leads
 from storefront.leads.models import Lead
 from storefront.notifications.models import PhoneConsent
 
-CSV = ("email,phone,sms_consent,consent_text\r\n"
-       "ada@example.com,+15125550100,yes,Text me.\r\n"
-       "grace@example.com,+15125550101,yes,Text me.\r\n").encode()
+CSV = (b"email,phone,sms_consent,consent_text\r\n"
+       b"ada@example.com,+15125550100,yes,Text me.\r\n"
+       b"grace@example.com,+15125550101,yes,Text me.\r\n")
 
 
 def _at_once(app, db, n, call):
