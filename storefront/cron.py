@@ -180,6 +180,14 @@ def retry_payments() -> int:
     return _in_app(run_due_retries)
 
 
+def analyse_payment_patterns() -> int:
+    """Nightly: learn payment patterns again and re-plan the MI_OPTIMIZED retries waiting on
+    them; returns how many moved (see ``billing.patterns.replan_retries``)."""
+    from storefront.billing.patterns import replan_retries
+
+    return _in_app(replan_retries)
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
 # nowhere, so releasing them every minute only keeps their table small. The visit buffer is
@@ -195,6 +203,7 @@ JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (report_unknown_sends, 5 * 60),
     (bill_subscriptions, 5 * 60),
     (retry_payments, 60),
+    (analyse_payment_patterns, 24 * 60 * 60),
     (refresh_analytics, 5 * 60),
     (purge_events, 24 * 60 * 60),
     (recovery_lifecycle, 60),
