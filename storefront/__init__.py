@@ -79,6 +79,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
     """The public blueprints, each built for this app from the routes its modules declare
     (``storefront.routing.Routes``): nothing is registered by importing a module."""
     from storefront.billing import routes as billing_routes
+    from storefront.billing import upsell_routes
     from storefront.checkout import cart_routes, offer_routes, saved_routes
     from storefront.checkout import routes as checkout_routes
     from storefront.landing import routes as landing_routes
@@ -98,7 +99,7 @@ def _register_shopper_blueprints(app: Flask) -> None:
         ("leads", (lead_routes,)), ("payments", (payment_routes,)), ("themes", (theme_routes,)),
         ("notifications", (notification_routes,)), ("media", (media_routes,)), ("recovery", (recovery_routes, realtime_routes)),
     )
-    blueprints += (("billing", (billing_routes,)),
+    blueprints += (("billing", (billing_routes, upsell_routes)),
                    ("portal", (portal_auth_routes, portal_routes, portal_account_routes)))
     for name, modules in blueprints:
         bp = Blueprint(name, __name__)
@@ -115,8 +116,19 @@ def _install_template_globals(app: Flask) -> None:
     app.jinja_env.globals["plan_interval_words"] = describe_interval
     app.jinja_env.globals["plan_save_percent"] = save_percent
     app.jinja_env.globals["plan_first_renewal"] = first_renewal
+    app.jinja_env.globals["account_sign_in"] = _account_sign_in
     app.jinja_env.globals["stripe_test_mode"] = app.config["STRIPE_TEST_MODE"]
     app.jinja_env.globals["shopper_cart"] = cart_summary_for_request
+
+
+def _account_sign_in(company_id: int) -> str:
+    """The customer portal's sign-in address for a merchant's customers (subscription terms
+    at checkout say where to cancel). The company is usually loaded already."""
+    from storefront.accounts.models import Company
+    from storefront.extensions import db
+
+    company = db.session.get(Company, company_id)
+    return f"/account/{company.slug}/sign-in" if company else "/account/"
 
 
 def error_page(status: int, title: str, message: str):

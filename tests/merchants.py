@@ -167,6 +167,16 @@ def build_merchant(app, db, stem: str) -> Merchant:
     usage = db.session.execute(select(PromotionUsage).filter_by(order_id=order.id)).scalar_one()
     assert usage.promotion_code_id == codes[0].id
     customer = db.session.get(Customer, order.customer_id)
+
+    # The one-click upsell: the merchant's offer, and a purchase of it after the order.
+    from storefront.billing.upsell_models import UpsellOffer, UpsellPurchase
+
+    db.session.add(UpsellOffer(company_id=company.id, variant_id=product.variants[0].id,
+                               headline=mark(f"{stem}-UPSELL-HEADLINE")))
+    db.session.add(UpsellPurchase(company_id=company.id, order_id=order.id, variant_id=product.variants[0].id,
+                                  product_title=mark(f"{stem}-UPSELL-TITLE"), amount_cents=1800, currency="USD",
+                                  idempotency_key=f"upsell-{low}", status="FAILED"))
+    db.session.commit()
     converted_lead = db.session.execute(select(Lead).filter_by(company_id=company.id)).scalar_one_or_none()
     if converted_lead is None:
         converted_lead = Lead(company_id=company.id, email=f"buyer@{low}.test", customer_id=customer.id,

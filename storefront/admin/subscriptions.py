@@ -1,5 +1,6 @@
 """Admin screens: subscription plans and subscriptions (/admin/plans, /admin/subscriptions,
-/admin/billing). Plans are created, edited and deleted (archived when someone subscribes)
+/admin/billing), and the one-click upsell offer (/admin/upsell). Plans are created, edited
+and deleted (archived when someone subscribes)
 with their retry settings; subscriptions are listed by status, and one shows its invoices
 with every payment attempt and the reason it ran when it did; the billing dashboard shows
 MRR, subscribers, failed and recovered payments, recovery by strategy and churn.
@@ -14,7 +15,7 @@ from flask_login import current_user, login_required
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.billing import admin_services as svc
-from storefront.billing.forms import ACTION_LABELS, STRATEGY_LABELS, PlanForm
+from storefront.billing.forms import ACTION_LABELS, STRATEGY_LABELS, PlanForm, UpsellOfferForm
 from storefront.billing.models import Subscription, SubscriptionPlan
 from storefront.billing.plans import PlanError, describe_interval
 from storefront.extensions import db
@@ -126,3 +127,20 @@ def billing_dashboard():
     """MRR, subscribers, failed and recovered payments, recovery by strategy and churn."""
     return render("admin/billing/dashboard.html", "content", **_context(
         figures=svc.dashboard(current_user.company.id)))
+
+
+@routes.route("/upsell", methods=["GET", "POST"])
+@login_required
+def upsell_offer():
+    """The one-click upsell the order confirmation page offers to shoppers who kept their
+    card: one of the merchant's products, a headline, on or off. POST saves it."""
+    company = current_user.company
+    offer = svc.upsell_offer(company.id)
+    form = UpsellOfferForm.of(company, svc.upsell_values(offer) if offer else None)
+    form.variant.choices = svc.variant_choices(company.id)
+    if request.method == "POST":
+        if not form.validate():
+            return kit.invalid(render("admin/billing/upsell.html", "upsell_form", 422, **_context(form=form)))
+        svc.save_upsell_offer(company.id, form.variant.data, form.headline.data, form.active.data)
+        return kit.done("Upsell offer saved.", url_for("admin.upsell_offer"))
+    return render("admin/billing/upsell.html", "upsell_form", **_context(form=form))

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from storefront.accounts.scoping import scoped
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan
+from storefront.billing.upsell_models import UpsellOffer
 from storefront.catalog.models import Product, Variant
 from storefront.checkout.models import Customer
 from storefront.extensions import db
@@ -77,6 +78,29 @@ def delete_plan(plan: SubscriptionPlan) -> str:
     db.session.commit()
     clear_section_cache()
     return "deleted"
+
+
+def upsell_offer(company_id: int) -> UpsellOffer | None:
+    """The merchant's one-click upsell offer, if they set one."""
+    return db.session.execute(select(UpsellOffer).filter_by(company_id=company_id)).scalar_one_or_none()
+
+
+def upsell_values(offer: UpsellOffer) -> dict:
+    """The upsell form's values for ``offer``."""
+    return {"variant": offer.variant_id, "headline": offer.headline, "active": offer.active}
+
+
+def save_upsell_offer(company_id: int, variant_id: int, headline: str, active: bool) -> UpsellOffer:
+    """Set the merchant's one-click upsell (one row per merchant). ``variant_id`` must be
+    the merchant's own (the form's choices are). Commits."""
+    variant = db.session.get(Variant, variant_id)
+    if variant is None or variant.company_id != company_id:
+        raise LookupError("not this merchant's variant")
+    offer = upsell_offer(company_id) or UpsellOffer(company_id=company_id)
+    offer.variant_id, offer.headline, offer.active = variant.id, headline, active
+    db.session.add(offer)
+    db.session.commit()
+    return offer
 
 
 def subscriptions_query(status: str | None) -> tuple[Select, Select]:

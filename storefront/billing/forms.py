@@ -116,3 +116,20 @@ class PlanForm(AdminForm):
         return values
 
 
+
+
+class UpsellOfferForm(AdminForm):
+    """The one-click upsell the order confirmation page offers: one of the merchant's
+    variants (the choices are their own), a headline, and whether it is offered."""
+
+    variant = Choice("Product offered", required=True, coerce=to_id)
+    headline = Text("Headline", required=True, max_length=120, default="Add this to your order")
+    active = Flag("Offer it on the order confirmation page", default=True)
+
+
+class UpsellBuyForm(AdminForm):
+    """The shopper's one click: the variant the page showed (``choices``: the one offered
+    now), so a stale or tampered page is refused rather than charged for something else.
+    CSRF is checked by CSRFProtect before the view, as for every POST."""
+
+    variant = Choice("Offer", required=True, coerce=to_id)

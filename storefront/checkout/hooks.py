@@ -12,6 +12,8 @@ own transaction.
 - ``payment_failed(cart_id, code, decline_code, message)``: after the failure is committed.
 - ``carts_of_email(company_id, email)``: more open cart ids the shopper typed ``email`` on
   (the returning-shopper merge reads them besides the carts' own fields).
+- ``order_page(order) -> str | None``: HTML an upper domain adds to the order's
+  confirmation page (billing's one-click upsell), already escaped; None for nothing.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ fields_saved: list[Callable] = []
 order_completed: list[Callable] = []
 payment_failed: list[Callable] = []
 carts_of_email: list[Callable] = []
+order_page: list[Callable] = []
 
 
 def register(table: list[Callable], func: Callable) -> None:
@@ -33,6 +36,11 @@ def call(table: list[Callable], *args) -> None:
     """Call every function of ``table`` with ``args``."""
     for func in table:
         func(*args)
+
+
+def rendered(table: list[Callable], *args) -> list[str]:
+    """The non-empty HTML fragments every function of ``table`` returns for ``args``."""
+    return [html for func in table if (html := func(*args))]
 
 
 def collect(table: list[Callable], *args) -> list:

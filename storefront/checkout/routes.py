@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from jinja2_fragments.flask import render_block
 
 from storefront.cart.services import current_cart
+from storefront.checkout import hooks  # order_page: the upsell on the confirmation
 from storefront.checkout.fields import FIELD_NAMES, FIELDS
 from storefront.checkout.info import CheckoutInfo, fetch_checkout_info
 from storefront.checkout.models import Order
@@ -167,6 +168,7 @@ def order(token: str):
     if found is None:
         abort(404)
     return no_store(render("checkout/order.html", "order", order=found,
+                           order_page_extras=hooks.rendered(hooks.order_page, found),
                            **shop_context(found.company_id, found.landing_page_id)))
 
 

@@ -124,7 +124,7 @@ def test_checkout_states_the_terms_and_the_card_consent(client, db, shop):
     assert "Your subscription" in html
     assert "$18.00 every month" in html
     assert "The next charge is on" in html
-    assert "/account" in html and "Cancel" in html
+    assert "/account/acme/sign-in" in html and "Cancel" in html
     assert "we keep your card" in html
     # A one-time cart shows no terms.
     client.post("/cart/remove", data={"csrf_token": shop["csrf"], "variant_id": shop["coffee"].variants[0].id})
