@@ -13,25 +13,26 @@ Same rules as ``portal.routes``: 303 + flash without JavaScript, block + toast f
 """
 from __future__ import annotations
 
-import re
-
 from flask import abort, current_app, flash, g, redirect, request, url_for
 
 from storefront.accounts.services import AccountError
+from storefront.billing.card_update import new_setup, owed_invoice, save_from_setup
 from storefront.billing.lifecycle import NotYours, customer_subscriptions
-from storefront.billing.models import Invoice
-from storefront.billing.services import BillingError, begin_card_setup, finish_card_setup, replace_card
-from storefront.extensions import db
 from storefront.htmx import render, toast, wants_fragment
 from storefront.notifications.records import SendError
 from storefront.payments.gateway import PaymentError
 from storefront.portal import links, services
-from storefront.portal.forms import AddressForm, DetailsForm, EmailChangeForm, PreferencesForm, RemoveCardForm
+from storefront.portal.forms import (
+    AddressForm,
+    DetailsForm,
+    EmailChangeForm,
+    PreferencesForm,
+    RemoveCardForm,
+)
 from storefront.portal.routes import own_subscription, page_context, signed_in
 from storefront.routing import Routes
 
 routes = Routes()
-SETUP_ID = re.compile(r"seti_[A-Za-z0-9]{1,64}")
 
 
 def _done(endpoint: str, block: str, build, message: str, error: bool = False, **values):
@@ -79,31 +80,17 @@ def update_card(sub_id: int):
     sub = own_subscription(sub_id)
     if sub.status == "CANCELED" or not sub.stripe_customer_id:
         abort(404)
-    owed = db.session.execute(
-        db.select(Invoice).filter_by(subscription_id=sub.id, status="OPEN").order_by(Invoice.period_start).limit(1)
-    ).scalar_one_or_none()
+    owed = owed_invoice(sub)
     error = None
     if request.method == "POST":
-        setup_id = request.form.get("setup_intent", "")
-        if not SETUP_ID.fullmatch(setup_id):
-            error = "The card could not be read. Please try again."
-        else:
-            try:
-                method = finish_card_setup(setup_id, sub.stripe_customer_id)
-                replace_card(sub.id, method)
-            except (BillingError, PaymentError) as failure:
-                error = str(failure)
-            else:
-                flash("Your new card is saved." + (" We're taking the payment now." if owed else ""), "success")
-                return redirect(url_for("portal.subscription", sub_id=sub.id), code=303)
-    try:
-        setup = begin_card_setup(sub.stripe_customer_id, sub.id)
-    except PaymentError as failure:
-        # The page still answers (the rest of the account works); it says why no card field shows.
-        return render("billing/card.html", "card", 200, **page_context(sub=sub, owed=owed, error=str(failure),
-                                                                       client_secret=None))
+        error = save_from_setup(sub, request.form.get("setup_intent", ""))
+        if error is None:
+            flash("Your new card is saved." + (" We're taking the payment now." if owed else ""), "success")
+            return redirect(url_for("portal.subscription", sub_id=sub.id), code=303)
+    client_secret, unavailable = new_setup(sub)
+    # Stripe not answering: the page still answers (the rest of the account works) and says why.
     return render("billing/card.html", "card", 422 if error else 200,
-                  **page_context(sub=sub, owed=owed, error=error, client_secret=setup.client_secret,
+                  **page_context(sub=sub, owed=owed, error=error or unavailable, client_secret=client_secret,
                                  stripe_js_url=current_app.config["STRIPE_JS_URL"],
                                  stripe_publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"]))
 

@@ -59,7 +59,7 @@ def test_a_pause_and_a_cancel_at_once_always_end_cancelled(app, db, company, pos
         customer = make_customer(company, f"c{n}@example.com")
         sub = make_subscription(company, customer, plan=plan)
         ids = (sub.id, company.id, customer.id)
-        paused, cancelled = _at_once(app, lambda: lifecycle.pause(*ids), lambda: lifecycle.cancel(*ids, "too_much"))
+        paused, cancelled = _at_once(app, lambda ids=ids: lifecycle.pause(*ids), lambda ids=ids: lifecycle.cancel(*ids, "too_much"))
         final = _fresh(db, sub.id)
         assert cancelled.changed
         assert final.status == "CANCELED" and final.next_billing_at is None and final.canceled_at is not None
@@ -73,7 +73,7 @@ def test_two_skips_of_the_same_charge_move_it_once(app, db, company, postgres):
         customer = make_customer(company, f"s{n}@example.com")
         sub = make_subscription(company, customer, plan=plan)
         seen, ids, end = sub.next_billing_at.date(), (sub.id, company.id, customer.id), sub.current_period_end
-        results = _at_once(app, lambda: lifecycle.skip_next(*ids, seen), lambda: lifecycle.skip_next(*ids, seen))
+        results = _at_once(app, lambda ids=ids, seen=seen: lifecycle.skip_next(*ids, seen), lambda ids=ids, seen=seen: lifecycle.skip_next(*ids, seen))
         assert sorted(change.changed for change in results) == [False, True]
         moved = _fresh(db, sub.id).next_billing_at
         assert 27 <= (moved - end).days <= 31
@@ -85,12 +85,12 @@ def test_two_answers_to_one_save_offer_apply_one(app, db, company, postgres):
         customer = make_customer(company, f"o{n}@example.com")
         sub = make_subscription(company, customer, plan=plan)
         ids, before = (sub.id, company.id, customer.id), sub.next_billing_at
-        offers = _at_once(app, lambda: save_flow.offer_on_cancel(*ids) and True,
-                          lambda: save_flow.offer_on_cancel(*ids) and True)
+        offers = _at_once(app, lambda ids=ids: save_flow.offer_on_cancel(*ids) and True,
+                          lambda ids=ids: save_flow.offer_on_cancel(*ids) and True)
         assert sorted(bool(o) for o in offers) == [False, True]  # a cancel meets one offer
         offer = db.session.execute(db.select(SaveOffer).filter_by(subscription_id=sub.id)).scalar_one()
-        results = _at_once(app, lambda: save_flow.accept(offer.id, *ids, "PAUSE"),
-                           lambda: save_flow.accept(offer.id, *ids, "SKIP"))
+        results = _at_once(app, lambda ids=ids, offer=offer: save_flow.accept(offer.id, *ids, "PAUSE"),
+                           lambda ids=ids, offer=offer: save_flow.accept(offer.id, *ids, "SKIP"))
         assert sorted(change.changed for change in results) == [False, True]
         db.session.expire_all()
         answered = db.session.get(SaveOffer, offer.id)
