@@ -3,8 +3,8 @@
 with its outcome.
 
 The save is decided when checkout asks for it (``offer_save``): by the page's htmx poll
-(``GET /checkout/save``), or on a full load of the checkout page (JavaScript off), never on
-the field-capture path. It shows at most once per cart. What it offers (the merchant's
+(``GET /checkout/save``), by the first Back on a phone (``static/js/checkout-save.js``), or
+on a full load of the checkout page (JavaScript off), never on the field-capture path. It shows at most once per cart. What it offers (the merchant's
 REALTIME stage settings, ``stages.DEFAULT_STAGES``):
 
 - PAYMENT: when idling on the card is the largest part of the risk, help with paying
@@ -28,7 +28,7 @@ nothing. What happened next is ``provider_response["result"]``, set once:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -93,27 +93,33 @@ def _running(cart: Cart) -> bool:
         CartSaveAttempt.cart_id == cart.id, CartSaveAttempt.status.in_(OPEN_ATTEMPT)).limit(1)).first() is not None
 
 
-def checkout_risk(cart: Cart, now: datetime) -> churn.ChurnRisk:
+def checkout_risk(cart: Cart, now: datetime, back: bool = False) -> churn.ChurnRisk:
     """The churn risk of the shopper on ``cart``'s checkout, from the field events of its
-    visit (on ``ix_field_events_visit_time``) since checkout started. One SELECT."""
+    visit (on ``ix_field_events_visit_time``) since checkout started. One SELECT. ``back``:
+    the shopper pressed Back on a phone, which is the phone's exit intent (no pointer leaves
+    through the top of a phone's window)."""
     if cart.visit_id is None:
-        return churn.churn_risk(churn.ChurnSignals())
+        return churn.churn_risk(churn.ChurnSignals(exit_intent=back))
     query = (select(FieldEvent.event_type, FieldEvent.field_group, FieldEvent.focus_ms, FieldEvent.occurred_at)
              .where(FieldEvent.visit_id == cart.visit_id, FieldEvent.cart_id == cart.id))
     if cart.checkout_started_at is not None:
         query = query.where(FieldEvent.occurred_at >= cart.checkout_started_at)
     rows = db.session.execute(query.order_by(FieldEvent.occurred_at).limit(MAX_EVENTS)).all()
     events = [churn.Event(kind, group, focus, at) for kind, group, focus, at in rows]
-    return churn.churn_risk(churn.signals_from_events(events, now))
+    signals = churn.signals_from_events(events, now)
+    return churn.churn_risk(replace(signals, exit_intent=True) if back else signals)
 
 
-def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAULT_THRESHOLD) -> Save | None:
+def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAULT_THRESHOLD,
+               back: bool = False) -> Save | None:
     """The save to show the shopper of ``cart`` now, deciding it when there is none yet;
     None when nothing is to be shown.
 
     Shown: a save already made for this cart and not yet answered. Made (commits): when the
     merchant's flow and its REALTIME stage are on, the visit did not opt out of capture,
-    the cart is worth the stage's ``min_cart_cents`` and the risk reaches ``threshold``.
+    the cart is worth the stage's ``min_cart_cents`` and the risk reaches ``threshold``, or
+    ``back``: the phone's Back button on checkout shows the save whatever the score (the
+    issue's Back-button retention; the score, with Back as exit intent, is still recorded).
     The cart row is locked before the save is written, so two polls at once make one."""
     now = now or utcnow()
     existing = find_save(cart)
@@ -124,8 +130,8 @@ def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.D
     stage = settings.stage(flow.REALTIME)
     if not settings.enabled or not stage["enabled"] or is_opted_out(cart) or _running(cart):
         return None
-    risk = checkout_risk(cart, now)
-    if not risk.is_high(threshold):
+    risk = checkout_risk(cart, now, back)
+    if not (back or risk.is_high(threshold)):
         return None
     value_cents = cart_info(cart, cart.currency).subtotal_cents
     if value_cents < stage["min_cart_cents"]:
@@ -152,7 +158,7 @@ def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.D
         status=SENT, token=new_token(), scheduled_at=now, sent_at=now, created_at=now, updated_at=now,
         schedule_reason=f"churn risk {risk.score} of 100 at checkout ({risk.reasons_text()})",
         provider_response={"kind": kind, "risk": risk.score, "parts": dict(risk.parts), "response": None,
-                           "result": None})
+                           "result": None, "trigger": "BACK" if back else "RISK"})
     db.session.add(intervention)
     history(attempt, "REALTIME", now, flow.REALTIME, f"in-page save shown ({kind.lower()}), risk {risk.score}")
     db.session.commit()

@@ -4,6 +4,8 @@
   Answers the save fragment when the churn risk is high (decided here, off the capture
   path), 204 while nothing is to be shown, and 286 (htmx stops polling) once the cart had
   its save or has none to get. Without htmx: 303 to /checkout, which shows the save.
+  ``?back=1``: asked by ``static/js/checkout-save.js`` at the first Back on a phone, which
+  shows the save whatever the score (any other value of ``back``: 400).
 - ``POST /checkout/save/<id>/accept`` and ``/dismiss``: the shopper's answer. htmx gets
   the answered fragment (with the order summary and the Pay label out of band, since an
   applied code changes the total); a plain form answers 303 to /checkout with a flash.
@@ -32,12 +34,15 @@ STOP_POLLING = 286  # htmx: "stop polling" (https://htmx.org/docs/#polling)
 @per_ip_and_visit("RATELIMIT_CART")
 def save_poll():
     """The save for the shopper's checkout, when it is due (see the module docstring)."""
+    back = request.args.get("back")
+    if back not in (None, "1"):
+        return no_store(make_response("back is 1 or absent", 400))
     if not wants_fragment():
         return no_store(redirect(url_for("checkout.show"), code=303))
     cart = current_cart()
     if cart is None:
         return no_store(make_response("", STOP_POLLING))
-    save = offer_save(cart)
+    save = offer_save(cart, back=back == "1")
     if save is None:
         status = STOP_POLLING if find_save(cart) is not None else 204
         return no_store(make_response("", status))

@@ -118,3 +118,43 @@ def test_with_javascript_off_the_save_shows_on_the_page_and_a_plain_form_applies
     expect(page.locator(".flash")).to_contain_text(f"Code {code} is applied to your order.")
     expect(page.locator("#order-summary")).to_contain_text(f"Discount ({code})")
     expect(page.locator(".checkout-save")).to_have_count(0)
+
+
+def test_on_a_phone_the_first_back_shows_the_save_and_the_second_leaves(app, db, live_server, new_context, shoot):
+    from storefront.catalog.models import Variant
+    from storefront.demo import seed_demo
+    from storefront.recovery.models import CartIntervention
+
+    app.config.update(PUBLIC_URL=live_server, REDIS_URL="")
+    landing, _password = seed_demo(app.config["CATALOG_DATA_DIR"])
+    variant = db.session.execute(db.select(Variant).where(Variant.company_id == landing.company_id,
+                                                          Variant.stock > 2).order_by(Variant.id)).scalars().first()
+    visit, cart = shopper_cart(db, landing, variant)
+    context = new_context(is_mobile=True, has_touch=True)
+    context.add_cookies(cookies(live_server, visit, cart))
+    page = context.new_page()
+    page.goto(f"{live_server}/cart")
+    page.goto(f"{live_server}/checkout")
+    expect(page.locator("#checkout-save[data-back-url]")).to_be_attached()
+    page.wait_for_load_state("load")  # the deferred script has added its history entry
+
+    page.go_back()
+
+    save = page.locator(".checkout-save")
+    expect(save).to_be_visible()
+    assert page.url.endswith("/checkout")
+    shoot(page, "checkout-save-back", full_page=False)
+    db.session.expire_all()
+    row = db.session.execute(db.select(CartIntervention).filter_by(stage="REALTIME")).scalar_one()
+    assert row.provider_response["trigger"] == "BACK"
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/cart$"))
+    # Back on checkout again in this visit: the save had its turn, Back leaves at once.
+    page.goto(f"{live_server}/checkout")
+    expect(page.locator(".checkout-save")).to_be_visible()  # still unanswered, so still shown
+    save = page.locator(".checkout-save")
+    save.get_by_role("button", name="No thanks").click()
+    expect(page.locator(".checkout-save")).to_have_count(0)
+    page.go_back()
+    page.wait_for_url(re.compile(r"/cart$"))

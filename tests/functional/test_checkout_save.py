@@ -192,3 +192,25 @@ def test_another_shoppers_or_merchants_save_is_404(app, client, db, company, sho
     db.session.expire_all()
     assert db.session.get(CartIntervention, their_save.id).provider_response["response"] is None
     assert db.session.get(CartIntervention, their_save.id).company_id == other.id
+
+
+def test_back_on_a_phone_shows_the_save_whatever_the_score(client, db, shopper):
+    assert 'data-back-url="/checkout/save?back=1"' in shopper["page"]
+    assert 'src="/static/js/checkout-save.js"' in shopper["page"]
+    assert client.get("/checkout/save", headers=HX).status_code == 204  # no events: nothing
+
+    response = client.get("/checkout/save?back=1", headers=HX)
+
+    assert response.status_code == 200 and "Take 5 % off this order" in response.get_data(as_text=True)
+    [save] = saves(db)
+    assert save.provider_response["trigger"] == "BACK" and save.provider_response["parts"] == {"EXIT": 30}
+    # Once: a second Back (or a replay) shows the same save, never a second one.
+    assert client.get("/checkout/save?back=1", headers=HX).status_code == 200 and len(saves(db)) == 1
+    page = client.get("/checkout").get_data(as_text=True)
+    assert "checkout-save.js" not in page  # the cart had its save: no more Back retention
+
+
+@pytest.mark.parametrize("value", ["0", "2", "yes", "", "1" * 100, "%00"])
+def test_any_other_back_value_is_400(client, db, shopper, value):
+    assert client.get(f"/checkout/save?back={value}", headers=HX).status_code == 400
+    assert saves(db) == []
