@@ -225,3 +225,28 @@ def test_removing_a_card_needs_a_card_of_ones_own_that_nothing_needs(client, db,
     needed = _post(client, csrf, "/account/cards/remove", {"card": "pm_live"})
     assert needed.status_code == 303 and _sub(db, sub.id).payment_method_id == "pm_live"
     assert "still uses this card" in client.get(needed.location).get_data(as_text=True)
+
+
+def test_after_the_retries_the_save_flow_offer_waits_in_the_portal(client, db, company, smtp):
+    from storefront.billing.engine import apply_final_action
+    from storefront.billing.models import Invoice
+    from storefront.types import utcnow
+
+    customer = make_customer(company)
+    sub = make_subscription(company, customer, plan=make_plan(company, after_max_retries_action="SAVE_FLOW"),
+                            status="PAST_DUE")
+    invoice = Invoice(company_id=company.id, subscription_id=sub.id, period_start=sub.current_period_start,
+                      period_end=sub.current_period_end, amount_cents=1800, currency="USD")
+    db.session.add(invoice)
+    db.session.commit()
+    apply_final_action(invoice, sub, utcnow())
+    db.session.commit()
+    csrf = sign_in(client, company, customer, smtp)
+    page = client.get(f"/account/subscriptions/{sub.id}").get_data(as_text=True)
+    assert "Keep your subscription" in page and "Skip the next delivery" in page
+    offer = db.session.execute(db.select(SaveOffer)).scalar_one()
+    paused = _post(client, csrf, f"/account/subscriptions/{sub.id}/offers/{offer.id}", {"choice": "PAUSE"})
+    assert paused.status_code == 303 and _sub(db, sub.id).status == "PAUSED"
+    assert "Keep your subscription" not in client.get(paused.location).get_data(as_text=True)
+    wrong = _post(client, csrf, f"/account/subscriptions/{sub.id}/offers/{offer.id}", {"choice": "FREE"}, htmx=True)
+    assert wrong.status_code == 422
