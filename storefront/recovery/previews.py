@@ -30,10 +30,11 @@ class Preview:
 
 def preview(attempt: CartSaveAttempt, intervention_id: int) -> Preview | None:
     """The preview of message ``intervention_id`` of ``attempt``; None when it is not one
-    of its messages. A code not issued yet shows as SAVE-XXXXXXXX."""
+    of its messages, or the in-page save (PAGE: it is no message). A code not issued yet
+    shows as SAVE-XXXXXXXX."""
     intervention = db.session.execute(select(CartIntervention).where(
         CartIntervention.id == intervention_id, CartIntervention.attempt_id == attempt.id)).scalar_one_or_none()
-    if intervention is None:
+    if intervention is None or intervention.channel == "PAGE":
         return None
     cart = db.session.get(Cart, attempt.cart_id)
     company = db.session.get(Company, attempt.company_id)
