@@ -16,7 +16,7 @@ from flask import abort, flash, redirect, request, url_for
 from storefront.accounts.models import Company
 from storefront.accounts.services import AccountError
 from storefront.extensions import db
-from storefront.htmx import render, toast, wants_fragment
+from storefront.htmx import no_store, render, toast, wants_fragment
 from storefront.limits import per_ip_and_account
 from storefront.notifications.records import SendError
 from storefront.portal import links, session
@@ -41,7 +41,7 @@ def _company(shop: str) -> Company:
 def _refused(company: Company | None, error: Exception):
     """A bad link: 404 with the reason, and the form to ask for a new one."""
     ctx = shop_for(company.id) if company else {}
-    return render("portal/link.html", "link", 404, company=company, error=str(error), form=None, **ctx)
+    return no_store(render("portal/link.html", "link", 404, company=company, error=str(error), form=None, **ctx))
 
 
 @routes.route("/account/<shop>/sign-in", methods=["GET", "POST"])
@@ -75,8 +75,9 @@ def use_sign_in_link(shop: str, token: str):
     try:
         if request.method == "GET":
             links.check_link(token, links.SIGN_IN, company.id)
-            return render("portal/link.html", "link", company=company, form=ConfirmForm.of(company),
-                          action=request.path, **shop_for(company.id))
+            # A page whose address holds a live token: never kept by a cache.
+            return no_store(render("portal/link.html", "link", company=company, form=ConfirmForm.of(company),
+                                   action=request.path, **shop_for(company.id)))
         link = links.use_link(token, links.SIGN_IN, company.id)
     except links.BadLink as error:
         return _refused(company, error)
@@ -103,8 +104,8 @@ def confirm_email(token: str):
         link = links.check_link(token, links.EMAIL_CHANGE)
         company = db.session.get(Company, link.company_id)
         if request.method == "GET":
-            return render("portal/link.html", "link", company=company, form=ConfirmForm.of(company),
-                          action=request.path, new_email=link.new_email, **shop_for(company.id))
+            return no_store(render("portal/link.html", "link", company=company, form=ConfirmForm.of(company),
+                                   action=request.path, new_email=link.new_email, **shop_for(company.id)))
         customer = links.confirm_email_change(token)
     except links.BadLink as error:
         return _refused(None, error)

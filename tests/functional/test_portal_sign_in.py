@@ -55,7 +55,8 @@ def test_a_mail_scanner_opening_the_link_does_not_use_it(client, db, company, sm
     ask_link(client, company, customer.email)
     token = link_in(smtp[-1])
     for _ in range(3):
-        assert client.get(f"/account/{company.slug}/sign-in/{token}").status_code == 200
+        opened = client.get(f"/account/{company.slug}/sign-in/{token}")
+        assert opened.status_code == 200 and opened.headers["Cache-Control"] == "no-store"
     assert db.session.execute(db.select(PortalLink.used_at)).scalar_one() is None
 
 
@@ -142,3 +143,20 @@ def test_the_order_confirmation_template_carries_the_portal_link(app, db, compan
                   total_cents=100, amount_paid_cents=100)
     text = render_template("emails/order_confirmation.txt", order=order, company=company, images={})
     assert f"/account/{company.slug}/sign-in" in text
+
+
+def test_a_session_older_than_a_day_is_over(client, db, company, smtp):
+    import time
+
+    from storefront.portal.session import KEY, SESSION_HOURS
+
+    customer = make_customer(company)
+    sub = make_subscription(company, customer)
+    sign_in(client, company, customer, smtp)
+    assert client.get(f"/account/subscriptions/{sub.id}").status_code == 200
+    with client.session_transaction() as session:
+        session[KEY] = {**session[KEY], "t": int(time.time()) - SESSION_HOURS * 3600 - 60}
+    assert client.get(f"/account/subscriptions/{sub.id}").status_code == 303
+    with client.session_transaction() as session:  # a session whose merchant is not the customer's
+        session[KEY] = {"c": company.id + 1, "u": customer.id, "t": int(time.time())}
+    assert client.get(f"/account/subscriptions/{sub.id}").status_code == 303
