@@ -48,8 +48,8 @@ INSERT INTO visits (token, company_id, landing_page_id, visitor_id, utm_source, 
                     started_at, last_activity_at, capture_opt_out)
 SELECT md5('v' || g), :company, :first_page + g % :pages, md5('visitor' || (g % (:visits / 3 + 1))),
        (ARRAY['google', 'meta', 'tiktok', 'newsletter', 'bing'])[1 + g % 5], 'cpc', 'campaign-' || (g % :campaigns),
-       :start + (g * (:seconds / :visits)) * interval '1 second',
-       :start + (g * (:seconds / :visits)) * interval '1 second', false
+       :start + (g * (CAST(:seconds AS float8) / :visits)) * interval '1 second',
+       :start + (g * (CAST(:seconds AS float8) / :visits)) * interval '1 second', false
 FROM generate_series(1, :visits) AS g
 """
 # Ten events a visit: page views, then an add to cart (1 in 3, of one of the page's
@@ -266,11 +266,10 @@ def main() -> None:
             "pg_size_pretty(pg_total_relation_size('analytics_hourly')), "
             "(SELECT count(*) FROM analytics_hourly)")).one()
         print(f"on disk: visit_events {sizes[0]} (with indexes), analytics_hourly {sizes[1]} ({sizes[2]:,} rows)")
-        for name, size, rows in db.session.execute(text(
-                "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)), reltuples::bigint FROM pg_class "
-                "WHERE relname IN ('analytics_product_hourly', 'analytics_source_hourly', "
-                "'analytics_category_hourly') ORDER BY relname")):
-            print(f"  {name} {size} (about {rows:,} rows)")
+        for name in ("analytics_product_hourly", "analytics_source_hourly", "analytics_category_hourly"):
+            size, rows = db.session.execute(text(
+                f"SELECT pg_size_pretty(pg_total_relation_size('{name}')), (SELECT count(*) FROM {name})")).one()
+            print(f"  {name} {size} ({rows:,} rows)")
         explain_time_index(db, start)
         experiment_id = db.session.execute(db.select(Experiment.id).order_by(Experiment.id)).scalars().first()
 
