@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 
 from storefront.billing import declines, history
 from storefront.billing.customer_time import BankHolidays, customer_zone
+from storefront.billing.double_pay import queue_refund
 from storefront.billing.dunning import queue_notice
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription, SubscriptionPlan
 from storefront.billing.plans import add_interval
@@ -262,13 +263,14 @@ def settle(attempt_id: int, charge: gateway.Charge, now: datetime | None = None)
     attempt.payment_intent_id = charge.intent_id
     attempt.finished_at = now
     invoice.attempt_count = max(invoice.attempt_count, attempt.number)
-    order = None
+    order, paid_twice = None, False
     if charge.status == "succeeded":
         attempt.status, attempt.outcome = "SUCCEEDED", "succeeded"
         outcome = "paid"
         if invoice.status == "PAID":
             log.error("invoice %s was paid twice (attempt %s): refund %s", invoice.id, attempt.id, charge.intent_id)
-            attempt.outcome = "paid_twice"
+            attempt.outcome = "paid_twice"  # refunded once by double_pay.refund_double_payment
+            paid_twice = True
         else:
             invoice.status, invoice.paid_at, invoice.payment_intent_id = "PAID", now, charge.intent_id
             _cancel_scheduled(invoice, now)
@@ -282,6 +284,8 @@ def settle(attempt_id: int, charge: gateway.Charge, now: datetime | None = None)
     db.session.commit()
     if order is not None:
         after_order(order)
+    if paid_twice:
+        queue_refund(attempt_id)
     queue_notice(attempt_id, outcome, clock)
     return outcome
 

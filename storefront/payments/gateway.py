@@ -189,14 +189,31 @@ def refund_payment(intent_id: str, amount_cents: int, order_id: int) -> str:
     The idempotency key is the order's, so a retried job never refunds twice.
     Raises PaymentError when Stripe fails.
     """
+    return refund_intent(intent_id, amount_cents, f"refund-order-{order_id}")
+
+
+def refund_intent(intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+    """Refund ``amount_cents`` of a PaymentIntent under ``idempotency_key``; returns the
+    refund id. Raises PaymentError when Stripe fails."""
     try:
         refund = client().v1.refunds.create(
             params={"payment_intent": intent_id, "amount": amount_cents},
-            options={"idempotency_key": f"refund-order-{order_id}"},
+            options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as error:
         raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
     return refund.id
+
+
+def refunds_of(intent_id: str) -> list[str]:
+    """The ids of the refunds Stripe holds for a PaymentIntent, newest first: asked before
+    refunding again after a crash (localstripe ignores idempotency keys). Raises
+    PaymentError when Stripe cannot be reached."""
+    try:
+        return [refund.id for refund in client().v1.refunds.list(
+            params={"payment_intent": intent_id, "limit": 100}).auto_paging_iter()]
+    except stripe.StripeError as error:
+        raise PaymentError(_shopper_message(error), getattr(error, "code", None)) from error
 
 
 def failure_message(intent) -> str:
