@@ -1,16 +1,18 @@
 """The customer portal in Chromium: the "your account" link of the order confirmation email,
 the emailed sign-in link, skipping the next charge (htmx), then a new card through the
-SetupIntent page with localstripe's Stripe.js. Screenshots of the portal pages at 390 px
-and 1280 px go to tests/browser/screenshots/."""
+SetupIntent page with localstripe's Stripe.js. axe-core checks each page (when found);
+screenshots of the portal pages at 390 px and 1280 px go to tests/browser/screenshots/."""
 from __future__ import annotations
 
 import re
 import time
 
 from billing_kit import make_plan, subscribe
+from conftest import watch_console
 from factories import make_page, make_product
 from playwright.sync_api import expect
 from portal_kit import body_of
+from test_purchase import assert_accessible, axe_source
 
 from storefront.billing.models import Subscription
 from storefront.checkout.models import Order
@@ -34,8 +36,18 @@ def _link(message, pattern) -> str:
     return match.group(0)
 
 
-def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, smtp, live_server, page, shoot):
+def _check(page, where, exclude=()):
+    if axe_source() is not None:
+        assert_accessible(page, where, exclude)
+
+
+def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, smtp, live_server, new_context, shoot):
     app.config["PUBLIC_URL"] = live_server
+    context = new_context()
+    if axe_source() is not None:
+        context.add_init_script(path=str(axe_source()))
+    page = context.new_page()
+    watch_console(page)
     product = make_product(company, "House Coffee", price_cents=2000, stock=50)
     make_page(company, [product], slug="coffee")
     sub = subscribe(company, make_plan(company, product), email="sam@example.com")
@@ -53,6 +65,7 @@ def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, sm
     page.get_by_label("Email").fill("sam@example.com")
     page.get_by_role("button", name="Email me a sign-in link").click()
     expect(page.locator("#sign-in")).to_contain_text("a sign-in link is on its way")
+    _check(page, "the portal's sign-in page")
     shoot(page, "portal-sign-in")
     sign_in_link = _link(_wait_for_mail(smtp, 2), rf"{live_server}/account/{company.slug}/sign-in/\S+")
     page.goto(sign_in_link)
@@ -60,6 +73,7 @@ def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, sm
     page.wait_for_url(f"{live_server}/account/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Sam")
     expect(page.get_by_role("link", name="Order #1001")).to_be_visible()
+    _check(page, "the portal's home")
     shoot(page, "portal-home")
 
     # Skip the next charge.
@@ -73,6 +87,7 @@ def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, sm
     moved = db.session.get(Subscription, sub.id).next_billing_at
     assert moved > before
     expect(page.locator("#next-charge")).to_contain_text(moved.strftime("%d %B %Y"))
+    _check(page, "a subscription in the portal")
     shoot(page, "portal-subscription")
 
     # A new card through the SetupIntent page.
@@ -82,6 +97,8 @@ def test_from_the_email_to_skipping_a_charge_and_a_new_card(app, db, company, sm
     expect(page.locator('#card-element input[placeholder="number"]')).to_be_visible()
     for placeholder, value in CARD:
         page.locator(f'#card-element input[placeholder="{placeholder}"]').press_sequentially(value)
+    # localstripe's stand-in card inputs are unlabelled test doubles (see test_purchase).
+    _check(page, "the portal's card page", exclude=["#card-element"])
     shoot(page, "portal-card")
     page.get_by_role("button", name="Save card").click()
     page.wait_for_url(f"{live_server}/account/subscriptions/{sub.id}", timeout=20_000)
