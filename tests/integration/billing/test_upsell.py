@@ -213,3 +213,38 @@ def test_another_merchants_offer_is_never_shown(db, company, offered):
     db.session.commit()
     order = make_order(other)
     assert upsell.offer_for(order) is None
+
+
+def test_the_webhook_settles_an_authenticated_upsell_once(client, db, company, offered, localstripe):
+    from storefront.payments import hooks as payment_hooks
+
+    order = make_order(company, card=AUTH_CARD)
+    token = csrf(client, order)
+    purchase = upsell.buy(order, str(offered.id))
+    assert purchase.status == "REQUIRES_ACTION"
+    intent_id = purchase.payment_intent_id
+    copy = gateway.retrieve_payment_intent(intent_id).to_dict()
+    assert payment_hooks.first_answer(payment_hooks.intent_settled, copy) == "pending"  # not confirmed yet
+    secret = copy["client_secret"]
+    request = urllib.request.Request(
+        f"{localstripe}/v1/payment_intents/{intent_id}/_authenticate?success=true",
+        data=json.dumps({"key": "pk_test_localstripe", "client_secret": secret}).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=5).close()
+    copy = gateway.retrieve_payment_intent(intent_id).to_dict()
+    assert payment_hooks.first_answer(payment_hooks.intent_settled, copy) == "succeeded"
+    assert payment_hooks.first_answer(payment_hooks.intent_settled, copy) == "already"  # a replayed event
+    db.session.expire_all()
+    assert db.session.execute(db.select(db.func.count(Order.id)).where(Order.source_type == "UPSELL")).scalar() == 1
+    # The shopper's own confirmation afterwards changes nothing either.
+    assert client.post(f"/orders/{order.token}/upsell/confirm", data={"csrf_token": token}).status_code == 303
+    assert len(charges_for(order)) == 1
+
+
+def test_kept_card_reads_only_well_formed_ids_of_an_intent_that_says_so():
+    base = {"metadata": {"keep_card": "1"}, "customer": "cus_abc", "payment_method": "pm_def"}
+    assert gateway.kept_card(base) == ("cus_abc", "pm_def")
+    assert gateway.kept_card({**base, "metadata": {}}) is None
+    assert gateway.kept_card({**base, "payment_method": None}) is None
+    assert gateway.kept_card({**base, "customer": {"id": "cus_abc"}}) == ("cus_abc", "pm_def")
+    assert gateway.kept_card({**base, "payment_method": "pm_\x00bad"}) is None
+    assert gateway.kept_card({**base, "customer": "cus_" + "a" * 300}) is None
