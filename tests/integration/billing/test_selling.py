@@ -153,3 +153,39 @@ def test_another_carts_unconfirmed_or_malformed_setup_intent_is_refused(app, cli
     unconfirmed = pay(client, subscriber).get_json()["setup_intent"]
     assert pay(client, subscriber, setup_intent=unconfirmed).status_code == 402
     assert (count(db, Order), count(db, Subscription)) == (0, 0)
+
+
+def test_the_webhook_first_starts_the_subscription_once_and_the_return_finds_it(client, db, subscriber, localstripe,
+                                                                               monkeypatch):
+    """The shopper's browser stops after the card is charged: the webhook makes the order,
+    keeps the card from Stripe's copy and starts the subscription; the return later, and a
+    replayed event, add nothing."""
+    import json as json_module
+
+    from factories import WEBHOOK_SECRET, sign_payload
+
+    from storefront.payments import services
+
+    monkeypatch.setattr(services, "complete_intent", lambda intent, info=None: None)  # Pay stops after charging
+    first = pay(client, subscriber)
+    setup_id = confirm_setup(localstripe, first.get_json()["client_secret"])
+    pay(client, subscriber, setup_intent=setup_id)
+    monkeypatch.undo()
+    assert count(db, Order) == 0
+    intent_id = db.session.execute(db.select(Cart.payment_intent_id)).scalar_one()
+    assert gateway.retrieve_payment_intent(intent_id).status == "succeeded"
+
+    event = {"id": "evt_selling_1", "object": "event", "type": "payment_intent.succeeded",
+             "data": {"object": {"id": intent_id, "object": "payment_intent"}}}
+    body = json_module.dumps(event).encode()
+    for _ in range(2):  # delivered, then replayed
+        answer = client.post("/webhooks/stripe", data=body, content_type="application/json",
+                             headers={"Stripe-Signature": sign_payload(body, WEBHOOK_SECRET)})
+        assert answer.status_code == 200
+    order = db.session.execute(db.select(Order)).scalar_one()
+    sub = db.session.execute(db.select(Subscription)).scalar_one()
+    assert (sub.first_order_id, sub.payment_method_id) == (order.id, order.payment_method_id)
+    assert order.payment_method_id.startswith("pm_")
+    back = client.get(f"/checkout/complete?payment_intent={intent_id}")
+    assert back.status_code == 303 and order.token in back.headers["Location"]
+    assert (count(db, Order), count(db, Subscription), count(db, Invoice)) == (1, 1, 1)
