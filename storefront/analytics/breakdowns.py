@@ -26,8 +26,10 @@ from storefront.extensions import db
 
 TOP = 10
 # How a source type reads on the screen (``Cart.source_type`` / ``Order.source_type``).
+# A recovery message's restore link gives its cart the message's channel (EMAIL, SMS, VOICE);
+# a one-click upsell after an order is an order of its own (UPSELL, billing.upsell).
 SOURCE_LABELS = {"LANDING_PAGE": "Landing page", "DIRECT": "Direct", "EMAIL": "Email", "SMS": "Text message",
-                 "VOICE": "Voice call", "SUBSCRIPTION": "Subscription renewal"}
+                 "VOICE": "Voice call", "SUBSCRIPTION": "Subscription renewal", "UPSELL": "One-click upsell"}
 
 
 def _rate(part: int, whole: int) -> float | None:

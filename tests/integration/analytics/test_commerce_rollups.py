@@ -70,3 +70,21 @@ def test_a_late_order_is_counted_in_its_own_hour(shops):
 
     assert table(SourceRollup, "source_type") == clean(shop.source)
     assert table(ProductRollup, "product_id") == clean(shop.product)
+
+
+def test_recovered_and_upsell_orders_have_their_own_source_type(shops):
+    from storefront.analytics.breakdowns import build
+
+    shop = shops[0]
+    at = NOW - timedelta(hours=5)
+    first = shop.order(shop.visit(at), at, "SMS")  # restored from a recovery text
+    shop.order(shop.visit(at), at + timedelta(minutes=1), "UPSELL")
+    _db.session.commit()
+    refresh(now=NOW)
+
+    board = build(shop.company.id, NOW - timedelta(days=1), NOW)
+    labels = {line.key: (line.label, line.orders, line.revenue_cents) for line in board.sources}
+    want = clean(shop.source)
+    assert labels["SMS"] == ("Text message", 1, first.amount_paid_cents)
+    assert labels["UPSELL"][:2] == ("One-click upsell", 1)
+    assert {k: v["orders"] for (_c, k, _h), v in want.items()} == {k: v[1] for k, v in labels.items()}
