@@ -185,6 +185,7 @@ def _empty_postgres_tables(db, tables: list[str]) -> None:
 @pytest.fixture()
 def app(_app):
     """The app with an app context pushed and empty tables."""
+    from storefront.analytics.experiments import forget_plans
     from storefront.extensions import db, limiter
     from storefront.landing.services import clear_section_cache
     from storefront.pricing.context import forget_pricing_config
@@ -198,6 +199,7 @@ def app(_app):
         limiter.reset()
         clear_section_cache()
         forget_pricing_config()
+        forget_plans()  # page ids come round again: a cached plan would outlive its page
     _app.config.clear()
     _app.config.update(saved)
 

@@ -135,9 +135,11 @@ class Experiment(db.Model):
 
 
 class ExperimentVariant(db.Model):
-    """One arm of an experiment: the control (the page as it is) or a version with its own
-    ``headline`` for the page's hero; ``weight`` is its share of traffic in percent (the
-    weights of an experiment sum to 100)."""
+    """One arm of an experiment: the control (the page as it is, ``page_id`` None) or a
+    version of the page: ``page_id`` is its hidden copy of the page's sections, products
+    and theme (``landing.versions``), edited in the page builder; ``headline`` is the hero
+    heading it was created with (shown in the lists). ``weight`` is its share of traffic in
+    percent (the weights of an experiment sum to 100)."""
 
     __tablename__ = "experiment_variants"
 
@@ -149,6 +151,7 @@ class ExperimentVariant(db.Model):
     is_control: Mapped[bool] = mapped_column(Boolean, default=False)
     weight: Mapped[int] = mapped_column(Integer, default=50)
     headline: Mapped[str | None] = mapped_column(String(200))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("landing_pages.id", ondelete="SET NULL"))
 
 
 class ExperimentExposure(db.Model):

@@ -117,10 +117,12 @@ def _exposure_of_visit(exposed):
                 or_(exposed.c.stopped_at.is_(None), Visit.started_at < exposed.c.stopped_at))
 
 
-def _dims(page, utm_from, exposed):
-    """The key columns after the company: landing page (0: none), variant (0: none), UTM
-    source, medium and campaign ("": none). Constants as SQL text, as in ``_hour``."""
-    return (func.coalesce(page, literal_column("0")), func.coalesce(exposed.c.variant_id, literal_column("0")),
+def _dims(page, utm_from, exposed, variant=None):
+    """The key columns after the company: landing page (0: none), variant (0: none; the
+    visitor's exposure unless ``variant`` is given), UTM source, medium and campaign ("":
+    none). Constants as SQL text, as in ``_hour``."""
+    variant = exposed.c.variant_id if variant is None else variant
+    return (func.coalesce(page, literal_column("0")), func.coalesce(variant, literal_column("0")),
             *(func.coalesce(getattr(utm_from, f"utm_{part}"), literal_column("''"))
               for part in ("source", "medium", "campaign")))
 
@@ -177,7 +179,9 @@ def _sources(start: datetime, end: datetime, companies: frozenset[int] | None):
         .group_by(*_grouped(Visit.company_id, *dims, _hour(firsts.c.first_at)))
     )
     paid = cast(Order.amount_paid_cents, BigInteger)
-    order_dims = _dims(Order.landing_page_id, Order, exposed)
+    # The variant the order recorded when it was placed; the exposure for older orders.
+    order_dims = _dims(Order.landing_page_id, Order, exposed,
+                       func.coalesce(Order.experiment_variant_id, exposed.c.variant_id))
     orders = (
         select(Order.company_id, *order_dims, _hour(Order.created_at), func.count(Order.id),
                func.coalesce(func.sum(Order.amount_paid_cents), 0), func.coalesce(func.sum(paid * paid), 0))

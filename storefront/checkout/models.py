@@ -74,6 +74,10 @@ class Order(db.Model):
     utm_campaign: Mapped[str | None] = mapped_column(String(200))
     utm_term: Mapped[str | None] = mapped_column(String(200))
     utm_content: Mapped[str | None] = mapped_column(String(200))
+    # The A/B experiment variant the order's visit was shown (analytics.experiments fills it
+    # from the visitor's exposure, before the order commits); None outside experiments.
+    experiment_variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experiment_variants.id", ondelete="SET NULL"))
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

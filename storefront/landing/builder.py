@@ -20,6 +20,7 @@ from storefront.catalog.models import Product, ProductImage, Variant
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect
 from storefront.landing.sections import TYPES
+from storefront.landing.versions import VERSION_STATUS
 from storefront.types import new_token, utcnow
 
 STATUSES = ("draft", "published", "archived")
@@ -120,8 +121,10 @@ def _commit_slug() -> None:
 def page_statements(status: str | None = None) -> tuple[Select, Select]:
     """(the signed-in merchant's pages, most recently updated first; their count), ``status``
     filtering both. Page them with ``admin.kit.paginate``."""
-    rows = scoped(LandingPage).order_by(LandingPage.updated_at.desc(), LandingPage.id.desc())
-    count = scoped(LandingPage, func.count(LandingPage.id))
+    # An experiment's versions of a page (landing.versions) are edited from the experiment.
+    rows = (scoped(LandingPage).where(LandingPage.status != VERSION_STATUS)
+            .order_by(LandingPage.updated_at.desc(), LandingPage.id.desc()))
+    count = scoped(LandingPage, func.count(LandingPage.id)).where(LandingPage.status != VERSION_STATUS)
     if status in STATUSES:
         rows, count = rows.where(LandingPage.status == status), count.where(LandingPage.status == status)
     return rows, count
@@ -196,10 +199,13 @@ def duplicate_page(page: LandingPage) -> LandingPage:
 def set_status(page: LandingPage, status: str) -> bool:
     """Move ``page`` to draft, published or archived; False when it already was. Commits.
 
-    Raises ValueError for another status.
+    Raises ValueError for another status, BuilderError for an experiment's version of a
+    page (it is shown only through its experiment, and becomes the page when it wins).
     """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
+    if page.status == VERSION_STATUS:
+        raise BuilderError("This is a version in an experiment: conclude the experiment to make it the page.")
     if page.status == status:
         return False
     page.status = status

@@ -6,7 +6,8 @@ visitor another version of it; analytics registers its function here at start-up
 whatever is registered.
 
 - ``page_version(page, visitor_id, user_agent, new_visit)``: returns None (the page as it
-  is) or an object with ``headline`` (str or None) for the page's hero. The first non-None
+  is) or an object with ``page_id``: the version of the page to render (its sections,
+  products and theme, ``landing.versions``; None: the page itself). The first non-None
   answer wins.
 """
 from __future__ import annotations

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from storefront.landing import hooks
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.services import published_page, rendered_sections
+from storefront.landing.versions import version_page
 from storefront.routing import Routes
 from storefront.visits.services import set_visit_cookies, track_landing_view
 
@@ -31,13 +32,15 @@ PREVIEW_BANNER = Markup(
 )
 
 
-def _page_response(page, sections_html: Markup):
+def _page_response(page, sections_html: Markup, look=None):
     """The page rendered with its sections and the shopper's cart (shared by the public view
-    and the preview, so both always get the same context)."""
+    and the preview, so both always get the same context); ``look`` is the page whose theme
+    is shown (an experiment's version, else the page)."""
     response = make_response(
         render_template(
             "landing/page.html",
             page=page,
+            look=look or page,
             sections_html=sections_html,
         )
     )
@@ -64,8 +67,11 @@ def landing_page(slug: str):
     visit, is_new = track_landing_view(page)
     # A running experiment may show this visitor another version (landing.hooks).
     version = hooks.first(hooks.page_version, page, visit.visitor_id, request.user_agent.string, is_new)
-    headline = version.headline if version is not None else None
-    response = _page_response(page, Markup(rendered_sections(page, generate_csrf(), headline)))
+    shown = page
+    if version is not None and version.page_id is not None:
+        # The version's sections, products and theme; the page's address, title and shop.
+        shown = version_page(version.page_id, page.company_id) or page
+    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown)
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)

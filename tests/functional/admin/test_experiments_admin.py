@@ -41,8 +41,8 @@ def _token(client) -> str:
 
 def _form(token, landing, **changes):
     return {"csrf_token": token, "page": str(landing.id), "name": "Free returns", "hypothesis": "Returns worry buyers",
-            "metric": "conversion_rate", "control_weight": "50", "variant_name": "Promise", "headline": "Free returns",
-            "variant_weight": "50", **changes}
+            "metric": "conversion_rate", "control_weight": "50", "variants-0-variant_id": "",
+            "variants-0-name": "Promise", "variants-0-headline": "Free returns", "variants-0-weight": "50", **changes}
 
 
 def test_a_merchant_creates_starts_and_stops_an_experiment(admin, db, page):
@@ -65,10 +65,13 @@ def test_a_merchant_creates_starts_and_stops_an_experiment(admin, db, page):
 
 
 @pytest.mark.parametrize("changes, marked", [
-    ({"control_weight": "60"}, ("control_weight", "variant_weight")),
-    ({"variant_weight": "100"}, ("variant_weight",)),
-    ({"variant_weight": "²"}, ("variant_weight",)),
-    ({"headline": ""}, ("headline",)),
+    ({"control_weight": "60"}, ("control_weight", "variants-0-weight")),
+    ({"variants-0-weight": "100"}, ("variants-0-weight",)),
+    ({"variants-0-weight": "²"}, ("variants-0-weight",)),
+    ({"variants-0-name": ""}, ("variants-0-name",)),
+    ({"control_weight": "30", "variants-1-name": "Third", "variants-1-weight": "30"},
+     ("control_weight", "variants-0-weight", "variants-1-weight")),
+    ({"variants-0-remove": "1"}, ("variants-0-remove",)),
     ({"page": "999999"}, ("page",)),
 ])
 def test_bad_fields_are_refused_one_by_one(admin, db, page, changes, marked):
