@@ -15,6 +15,7 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from storefront.cookies import SAVED_HINT_COOKIE, VISITOR_COOKIE
 from storefront.landing import hooks
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.services import published_page, rendered_sections
@@ -32,16 +33,19 @@ PREVIEW_BANNER = Markup(
 )
 
 
-def _page_response(page, sections_html: Markup, look=None):
+def _page_response(page, sections_html: Markup, look=None, welcome: bool = False):
     """The page rendered with its sections and the shopper's cart (shared by the public view
     and the preview, so both always get the same context); ``look`` is the page whose theme
-    is shown (an experiment's version, else the page)."""
+    is shown (an experiment's version, else the page); ``welcome`` shows the returning
+    visitor's note (with their open cart or saved items)."""
     response = make_response(
         render_template(
             "landing/page.html",
             page=page,
             look=look or page,
             sections_html=sections_html,
+            welcome=welcome,
+            saved_hint=welcome and bool(request.cookies.get(SAVED_HINT_COOKIE)),
         )
     )
     response.vary.add("HX-Request")
@@ -71,7 +75,9 @@ def landing_page(slug: str):
     if version is not None and version.page_id is not None:
         # The version's sections, products and theme; the page's address, title and shop.
         shown = version_page(version.page_id, page.company_id) or page
-    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown)
+    # A new visit of a visitor seen before (the returning-visitor cookie, nothing new tracked).
+    welcome = is_new and bool(request.cookies.get(VISITOR_COOKIE))
+    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown, welcome)
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)
