@@ -85,32 +85,20 @@ def load_sections(page: LandingPage) -> list[Section]:
     )
 
 
-class _Headlined:
-    """A hero section shown with another heading, the stored section left untouched."""
-
-    def __init__(self, section: Section, heading: str):
-        self._section = section
-        self.settings = {**(section.settings or {}), "heading": heading}
-
-    def __getattr__(self, name: str):
-        return getattr(self._section, name)
-
-
-def rendered_sections(page: LandingPage, csrf_token: str, headline: str | None = None) -> str:
+def rendered_sections(page: LandingPage, csrf_token: str) -> str:
     """The page's sections as HTML, from the per-process cache when fresh.
 
     The cached HTML holds a placeholder where each form's CSRF token goes, so one rendering
-    serves every shopper; ``csrf_token`` is filled in per request. ``headline`` replaces the
-    hero's heading (an experiment's variant, ``landing.hooks``); the cache keys on it.
+    serves every shopper; ``csrf_token`` is filled in per request. An experiment's variant
+    is rendered as its own page (``landing.versions``), so the cache keys on the variant
+    through the version's page id.
     """
     ttl = current_app.config["SECTION_CACHE_SECONDS"]
-    key = (page.id, page.updated_at, headline)
+    key = (page.id, page.updated_at)
     now = time.monotonic()
     entry = _section_cache.get(key)
     if entry is None or entry[0] <= now or ttl <= 0:
         sections = load_sections(page)
-        if headline:
-            sections = [_Headlined(section, headline) if section.type == "hero" else section for section in sections]
         wall_now = utcnow()
         # Countdowns are shown only before their deadline, decided here at render time; so
         # the cached rendering must not outlive the earliest deadline still ahead.
