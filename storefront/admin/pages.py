@@ -10,6 +10,7 @@ from jinja2_fragments.flask import render_blocks
 
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
+from storefront.analytics.experiments import experiment_of_version
 from storefront.dates import local_text
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
@@ -18,6 +19,7 @@ from storefront.landing.forms import NewPageForm, PageForm, StatusForm
 from storefront.landing.models import LandingPage
 from storefront.landing.sections import TYPES, Context, summary
 from storefront.landing.services import load_sections
+from storefront.landing.versions import VERSION_STATUS
 from storefront.routing import Routes
 from storefront.types import utcnow
 
@@ -56,6 +58,8 @@ def edit_context(page: LandingPage, **extra) -> dict:
         "oob": False,
         "when": when,
         "max_sections": builder.MAX_SECTIONS,
+        # An experiment's version of a page: which experiment and variant, for the way back.
+        "experiment": experiment_of_version(page.id, page.company_id) if page.status == VERSION_STATUS else None,
     }
     context.update(extra)
     if context["form"] is None:

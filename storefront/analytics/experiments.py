@@ -396,3 +396,14 @@ def experiment_pages(company_id: int) -> dict[int, str]:
         .where(LandingPage.company_id == company_id, LandingPage.status != VERSION_STATUS)
         .order_by(LandingPage.title, LandingPage.id))
     return dict(rows.all())
+
+
+def experiment_of_version(page_id: int, company_id: int) -> tuple[int, str, str] | None:
+    """(experiment id, experiment name, variant name) of the experiment whose variant the
+    page ``page_id`` of ``company_id`` is a version of, or None (one indexed query)."""
+    row = db.session.execute(
+        select(Experiment.id, Experiment.name, ExperimentVariant.name)
+        .join(ExperimentVariant, ExperimentVariant.experiment_id == Experiment.id)
+        .where(ExperimentVariant.page_id == page_id, Experiment.company_id == company_id)
+    ).first()
+    return tuple(row) if row is not None else None

@@ -61,7 +61,9 @@ def test_each_variant_is_a_copy_of_the_page_to_edit_in_the_builder(admin, db, pa
     screen = admin.get(f"/admin/experiments/{experiment.id}").get_data(as_text=True)
     assert f"/admin/pages/{promise.page_id}" in screen and f"/admin/pages/{plain.page_id}" in screen
     # The copies are edited in the builder, never listed among the pages or published.
-    assert admin.get(f"/admin/pages/{promise.page_id}").status_code == 200
+    editor = admin.get(f"/admin/pages/{promise.page_id}").get_data(as_text=True)
+    assert f'href="/admin/experiments/{experiment.id}">Three ways</a>' in editor and "Variant “Promise”" in editor
+    assert ">Publish</button>" not in editor and ">Archive</button>" not in editor
     listing = admin.get("/admin/pages").get_data(as_text=True)
     assert f"/admin/pages/{promise.page_id}\"" not in listing and f"/admin/pages/{page.id}\"" in listing
     token = _token(admin)
