@@ -121,21 +121,30 @@ def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.D
     ``back``: the phone's Back button on checkout shows the save whatever the score (the
     issue's Back-button retention; the score, with Back as exit intent, is still recorded).
     The cart row is locked before the save is written, so two polls at once make one."""
+    return decide(cart, now, threshold, back)[0]
+
+
+def decide(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAULT_THRESHOLD,
+           back: bool = False) -> tuple[Save | None, bool]:
+    """``offer_save``, and whether the page may stop asking (``done``): the cart had its
+    save (shown, answered or not), or gets none (flow or stage off, capture opted out, the
+    flow already running for it)."""
     now = now or utcnow()
     existing = find_save(cart)
     if existing is not None:
         save = Save.of(existing)
-        return save if save.response is None and existing.status == SENT else None
+        return (save if save.response is None and existing.status == SENT else None), True
+    # The score first: most polls end here, after two SELECTs.
+    risk = checkout_risk(cart, now, back)
+    if not (back or risk.is_high(threshold)):
+        return None, False
     settings = settings_for(cart.company_id)
     stage = settings.stage(flow.REALTIME)
     if not settings.enabled or not stage["enabled"] or is_opted_out(cart) or _running(cart):
-        return None
-    risk = checkout_risk(cart, now, back)
-    if not (back or risk.is_high(threshold)):
-        return None
+        return None, True
     value_cents = cart_info(cart, cart.currency).subtotal_cents
     if value_cents < stage["min_cart_cents"]:
-        return None
+        return None, False
     kind = PAYMENT if risk.friction == churn.PAYMENT else OFFER if stage["offer_percent"] else REASSURANCE
     code = None
     if kind == OFFER:
@@ -145,7 +154,7 @@ def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.D
     db.session.execute(select(Cart.id).where(Cart.id == cart.id).with_for_update())
     if find_save(cart) is not None:  # another poll made it meanwhile
         db.session.rollback()
-        return None
+        return None, True
     fields = cart.checkout_fields or {}
     attempt = CartSaveAttempt(
         company_id=cart.company_id, cart_id=cart.id, status=PENDING, current_stage=flow.REALTIME,
@@ -162,7 +171,7 @@ def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.D
     db.session.add(intervention)
     history(attempt, "REALTIME", now, flow.REALTIME, f"in-page save shown ({kind.lower()}), risk {risk.score}")
     db.session.commit()
-    return Save.of(intervention)
+    return Save.of(intervention), True
 
 
 class NotYours(LookupError):

@@ -3,7 +3,7 @@
 - ``GET /checkout/save``: the checkout page's htmx poll (``hx-trigger="every 10s"``).
   Answers the save fragment when the churn risk is high (decided here, off the capture
   path), 204 while nothing is to be shown, and 286 (htmx stops polling) once the cart had
-  its save or has none to get. Without htmx: 303 to /checkout, which shows the save.
+  its save or can get none (``realtime.decide``). Without htmx: 303 to /checkout, which shows the save.
   ``?back=1``: asked by ``static/js/checkout-save.js`` at the first Back on a phone, which
   shows the save whatever the score (any other value of ``back``: 400).
 - ``POST /checkout/save/<id>/accept`` and ``/dismiss``: the shopper's answer. htmx gets
@@ -23,7 +23,7 @@ from storefront.cart.services import current_cart
 from storefront.checkout.info import fetch_checkout_info
 from storefront.htmx import no_store, render, wants_fragment, with_live_status
 from storefront.limits import per_ip_and_visit
-from storefront.recovery.realtime import NotYours, answer, find_save, offer_save
+from storefront.recovery.realtime import NotYours, answer, decide, offer_save
 from storefront.routing import Routes
 
 routes = Routes()
@@ -42,10 +42,9 @@ def save_poll():
     cart = current_cart()
     if cart is None:
         return no_store(make_response("", STOP_POLLING))
-    save = offer_save(cart, back=back == "1")
+    save, done = decide(cart, back=back == "1")
     if save is None:
-        status = STOP_POLLING if find_save(cart) is not None else 204
-        return no_store(make_response("", status))
+        return no_store(make_response("", STOP_POLLING if done else 204))
     return no_store(render("recovery/_realtime_save.html", "save", save=save))
 
 
