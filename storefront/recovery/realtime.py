@@ -4,14 +4,20 @@ with its outcome.
 
 The save is decided when checkout asks for it (``offer_save``): by the page's htmx poll
 (``GET /checkout/save``), by the first Back on a phone (``static/js/checkout-save.js``), or
-on a full load of the checkout page (JavaScript off), never on the field-capture path. It shows at most once per cart. What it offers (the merchant's
-REALTIME stage settings, ``stages.DEFAULT_STAGES``):
+on a full load of the checkout page (JavaScript off), never on the field-capture path. It shows at most once per cart,
+from the merchant's ``threshold`` (REALTIME stage settings, ``stages.DEFAULT_STAGES``;
+off: no save). Which save is the merchant's ``save`` setting (``choose_kind``): one of the
+four kinds below always, or AUTO, the rule:
 
 - PAYMENT: when idling on the card is the largest part of the risk, help with paying
   (another card; the shopper's details are kept) — a discount does not fix a card form;
 - OFFER: otherwise, with the stage's ``offer_percent`` above 0, a unique single-use code
   (``offers.issue_code``, pricing's one generator) that "Apply" puts on the cart;
-- REASSURANCE: otherwise, the shop's reassurance (secure payment, details kept).
+- REASSURANCE: otherwise, the shop's reassurance (secure payment, details kept; the
+  merchant's ``text`` when given).
+
+HELP (only when chosen) shows the merchant's help text. The text shown is kept on the
+intervention (``provider_response["text"]``), so a later edit does not change a save shown.
 
 Bookkeeping. The save hangs on a new PENDING attempt (an attempt before abandonment); a
 cart whose flow is already running (the shopper came back through a message) gets none. The intervention is SENT (shown, ``sent_at``); "Apply"/"Continue"
@@ -52,7 +58,7 @@ from storefront.recovery.models import (
 from storefront.recovery.services import BOUGHT, history, save_result, settings_for
 from storefront.types import new_token, utcnow
 
-OFFER, PAYMENT, REASSURANCE = "OFFER", "PAYMENT", "REASSURANCE"
+OFFER, PAYMENT, REASSURANCE, HELP = flow.SAVE_OFFER, flow.SAVE_PAYMENT, flow.SAVE_REASSURANCE, flow.SAVE_HELP
 ACCEPTED, IGNORED = "ACCEPTED", "IGNORED"
 MAX_EVENTS = 2000  # a checkout's events; the score saturates long before
 
@@ -60,20 +66,34 @@ MAX_EVENTS = 2000  # a checkout's events; the score saturates long before
 @dataclass(frozen=True)
 class Save:
     """What the checkout shows: the intervention ``id``, ``kind`` (OFFER, PAYMENT,
-    REASSURANCE), the ``code`` and ``percent`` of an offer (None/0 otherwise), and
-    ``response`` (None until answered, then ACCEPTED or IGNORED)."""
+    REASSURANCE, HELP), the ``code`` and ``percent`` of an offer (None/0 otherwise),
+    ``response`` (None until answered, then ACCEPTED or IGNORED) and the merchant's
+    ``text`` ("" for the shop's own words; plain text, escaped when rendered)."""
 
     id: int
     kind: str
     code: str | None
     percent: int
     response: str | None
+    text: str = ""
 
     @classmethod
     def of(cls, intervention: CartIntervention) -> Save:
         data = intervention.provider_response or {}
         return cls(intervention.id, data.get("kind", REASSURANCE), intervention.offer_code,
-                   intervention.offer_percent or 0, data.get("response"))
+                   intervention.offer_percent or 0, data.get("response"), data.get("text") or "")
+
+
+def choose_kind(stage: dict, risk: churn.ChurnRisk) -> str:
+    """The save to show for the REALTIME ``stage`` settings (normal form) and ``risk``: the
+    merchant's ``save`` when it is not AUTO; AUTO: PAYMENT when idling on the card is the
+    largest part of the risk, else OFFER with an ``offer_percent`` above 0, else
+    REASSURANCE (the module docstring says why)."""
+    if stage["save"] != flow.SAVE_AUTO:
+        return stage["save"]
+    if risk.friction == churn.PAYMENT:
+        return PAYMENT
+    return OFFER if stage["offer_percent"] else REASSURANCE
 
 
 def find_save(cart: Cart, lock: bool = False) -> CartIntervention | None:
@@ -110,21 +130,22 @@ def checkout_risk(cart: Cart, now: datetime, back: bool = False) -> churn.ChurnR
     return churn.churn_risk(replace(signals, exit_intent=True) if back else signals)
 
 
-def offer_save(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAULT_THRESHOLD,
+def offer_save(cart: Cart, now: datetime | None = None, threshold: int | None = None,
                back: bool = False) -> Save | None:
     """The save to show the shopper of ``cart`` now, deciding it when there is none yet;
     None when nothing is to be shown.
 
     Shown: a save already made for this cart and not yet answered. Made (commits): when the
     merchant's flow and its REALTIME stage are on, the visit did not opt out of capture,
-    the cart is worth the stage's ``min_cart_cents`` and the risk reaches ``threshold``, or
+    the cart is worth the stage's ``min_cart_cents`` and the risk reaches ``threshold``
+    (None: the merchant's, 1–100), or
     ``back``: the phone's Back button on checkout shows the save whatever the score (the
     issue's Back-button retention; the score, with Back as exit intent, is still recorded).
     The cart row is locked before the save is written, so two polls at once make one."""
     return decide(cart, now, threshold, back)[0]
 
 
-def decide(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAULT_THRESHOLD,
+def decide(cart: Cart, now: datetime | None = None, threshold: int | None = None,
            back: bool = False) -> tuple[Save | None, bool]:
     """``offer_save``, and whether the page may stop asking (``done``): the cart had its
     save (shown, answered or not), or gets none (flow or stage off, capture opted out, the
@@ -134,18 +155,23 @@ def decide(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAU
     if existing is not None:
         save = Save.of(existing)
         return (save if save.response is None and existing.status == SENT else None), True
-    # The score first: most polls end here, after two SELECTs.
+    # The score first: most polls (a calm shopper scores 0, below any threshold) end here,
+    # after two SELECTs.
     risk = checkout_risk(cart, now, back)
-    if not (back or risk.is_high(threshold)):
+    if not (back or risk.score > 0):
         return None, False
     settings = settings_for(cart.company_id)
     stage = settings.stage(flow.REALTIME)
-    if not settings.enabled or not stage["enabled"] or is_opted_out(cart) or _running(cart):
+    if not settings.enabled or not stage["enabled"]:
+        return None, True
+    if not (back or risk.is_high(stage["threshold"] if threshold is None else threshold)):
+        return None, False
+    if is_opted_out(cart) or _running(cart):
         return None, True
     value_cents = cart_info(cart, cart.currency).subtotal_cents
     if value_cents < stage["min_cart_cents"]:
         return None, False
-    kind = PAYMENT if risk.friction == churn.PAYMENT else OFFER if stage["offer_percent"] else REASSURANCE
+    kind = choose_kind(stage, risk)
     code = None
     if kind == OFFER:
         # Issued first (it commits); a race lost below leaves one unused single-use code.
@@ -166,7 +192,8 @@ def decide(cart: Cart, now: datetime | None = None, threshold: int = churn.DEFAU
         angle=risk.friction, offer_code=code, offer_percent=stage["offer_percent"] if code else 0,
         status=SENT, token=new_token(), scheduled_at=now, sent_at=now, created_at=now, updated_at=now,
         schedule_reason=f"churn risk {risk.score} of 100 at checkout ({risk.reasons_text()})",
-        provider_response={"kind": kind, "risk": risk.score, "parts": dict(risk.parts), "response": None,
+        provider_response={"kind": kind, "text": stage["text"] if kind in (HELP, REASSURANCE) else "",
+                           "threshold": stage["threshold"] if threshold is None else threshold, "risk": risk.score, "parts": dict(risk.parts), "response": None,
                            "result": None, "trigger": "BACK" if back else "RISK"})
     db.session.add(intervention)
     history(attempt, "REALTIME", now, flow.REALTIME, f"in-page save shown ({kind.lower()}), risk {risk.score}")

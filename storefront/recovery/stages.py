@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storefront.notifications.quiet_hours import DEFAULT_WINDOW, SendingWindow, next_send_time
+from storefront.recovery.churn import DEFAULT_THRESHOLD
 
 REALTIME, DIAGNOSIS = "REALTIME", "DIAGNOSIS"
 REMINDER_EMAIL, SMS_NUDGE, INCENTIVE_EMAIL = "REMINDER_EMAIL", "SMS_NUDGE", "INCENTIVE_EMAIL"
@@ -45,9 +46,17 @@ MAX_OFFER_HOURS = 30 * 24
 MAX_CART_CENTS = 10_000_000_00
 RESUME_DAYS = 7  # abandoned again within this many days of a pause, the same attempt resumes
 
+# The REALTIME stage's own settings (issue 11, §6: "above a merchant threshold ... the
+# merchant chooses which"): the churn score (0–100) from which the save shows, which save
+# (AUTO: the rule of ``realtime.choose_kind``), and the merchant's help or reassurance text.
+SAVE_AUTO, SAVE_OFFER, SAVE_HELP, SAVE_REASSURANCE, SAVE_PAYMENT = "AUTO", "OFFER", "HELP", "REASSURANCE", "PAYMENT"
+SAVE_KINDS = (SAVE_AUTO, SAVE_OFFER, SAVE_HELP, SAVE_REASSURANCE, SAVE_PAYMENT)
+DEFAULT_SAVE_THRESHOLD = DEFAULT_THRESHOLD  # churn.py says where 50 comes from
+MAX_SAVE_TEXT = 300  # two or three short sentences: a note on a checkout, not a page
+
 DEFAULT_STAGES: tuple[dict, ...] = (
     {"stage": REALTIME, "enabled": True, "delay_minutes": 0, "channel": "PAGE", "offer_percent": 5,
-     "offer_hours": 24, "min_cart_cents": 0},
+     "offer_hours": 24, "min_cart_cents": 0, "threshold": DEFAULT_SAVE_THRESHOLD, "save": SAVE_AUTO, "text": ""},
     {"stage": DIAGNOSIS, "enabled": True, "delay_minutes": 0, "channel": "", "offer_percent": 0,
      "offer_hours": 0, "min_cart_cents": 0},
     {"stage": REMINDER_EMAIL, "enabled": True, "delay_minutes": 60, "channel": "EMAIL", "offer_percent": 0,
@@ -86,8 +95,9 @@ def validate_stages(raw) -> list[dict]:
     """The normal form of a merchant's stage settings: a list of the seven stages in flow
     order, each {"stage", "enabled" (bool), "delay_minutes" (0–43200), "channel",
     "offer_percent" (0–50), "offer_hours" (0–720, 0: no expiry), "min_cart_cents"
-    (integer cents)}. Stages missing from ``raw`` take their defaults; REALTIME and
-    DIAGNOSIS keep their fixed channels and send nothing themselves.
+    (integer cents)}; REALTIME also {"threshold" (1–100), "save" (SAVE_KINDS), "text"}
+    (``_realtime_settings``). Stages (and keys) missing from ``raw`` take their defaults;
+    REALTIME and DIAGNOSIS keep their fixed channels and send nothing themselves.
 
     Raises StageConfigError (every problem at once) for an unknown stage, a repeated one, a
     value of the wrong type or out of bounds, a message channel other than EMAIL, SMS or
@@ -128,6 +138,8 @@ def validate_stages(raw) -> list[dict]:
             clean["channel"] = item["channel"] if item["channel"] in MESSAGE_CHANNELS else default["channel"]
         else:
             clean["channel"] = default["channel"]
+        if name == REALTIME:
+            clean.update(_realtime_settings(item, errors))
         result.append(clean)
     previous = None
     for stage in result:
@@ -140,6 +152,29 @@ def validate_stages(raw) -> list[dict]:
     if errors:
         raise StageConfigError(errors)
     return result
+
+
+def _realtime_settings(item: dict, errors: dict[str, str]) -> dict:
+    """The REALTIME stage's threshold (1–100), save (one of SAVE_KINDS) and text (plain,
+    one line, at most MAX_SAVE_TEXT characters; required for HELP), adding to ``errors``."""
+    clean = {}
+    threshold = _bounded(item["threshold"], 1, 100)
+    if threshold is None:
+        errors["REALTIME.threshold"] = "A churn risk from 1 to 100."
+    clean["threshold"] = threshold or DEFAULT_SAVE_THRESHOLD
+    if item["save"] not in SAVE_KINDS:
+        errors["REALTIME.save"] = "Automatic, offer, help text, reassurance or payment alternative."
+    clean["save"] = item["save"] if item["save"] in SAVE_KINDS else SAVE_AUTO
+    text = item["text"].strip() if isinstance(item["text"], str) else None
+    if text is None or len(text) > MAX_SAVE_TEXT or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        errors["REALTIME.text"] = f"Plain text of at most {MAX_SAVE_TEXT} characters, on one line."
+        text = ""
+    clean["text"] = text
+    if clean["save"] == SAVE_HELP and not clean["text"]:
+        errors.setdefault("REALTIME.text", "Help text needs its words.")
+    if clean["save"] == SAVE_OFFER and item["offer_percent"] == 0:
+        errors.setdefault("REALTIME.offer_percent", "An offer needs 1 to 50 %.")
+    return clean
 
 
 def stage_config(stages: list[dict], name: str) -> dict:
