@@ -300,9 +300,19 @@ def build_merchant(app, db, stem: str) -> Merchant:
                       amount_cents=1800, currency="USD")
     db.session.add(invoice)
     db.session.flush()
-    db.session.add(PaymentAttempt(company_id=company.id, invoice_id=invoice.id, number=1, status="FAILED",
-                                  idempotency_key=mark(f"invoice-{low}-attempt-1"), scheduled_at=then,
-                                  reason=mark(f"{stem}-RETRY-REASON payday")))
+    failed = PaymentAttempt(company_id=company.id, invoice_id=invoice.id, number=1, status="FAILED",
+                            idempotency_key=mark(f"invoice-{low}-attempt-1"), scheduled_at=then,
+                            reason=mark(f"{stem}-RETRY-REASON payday"))
+    db.session.add(failed)
+    # Dunning: the merchant's own message variant for a first failure, sent by that attempt.
+    from storefront.billing.message_variants import MessageVariant
+
+    dunning = MessageVariant(company_id=company.id, plan_id=plan.id, name=mark(f"{stem}-DUNNING-NAME"),
+                             notice="first_failure", subject=mark(f"{stem}-DUNNING-SUBJECT"),
+                             body=mark(f"{stem}-DUNNING-BODY") + " {amount}")
+    db.session.add(dunning)
+    db.session.flush()
+    failed.message_variant_id = dunning.id
     # The portal: a sign-in link (only its hash is stored) and the save offer a cancel met.
     from storefront.billing.models import SaveOffer
     from storefront.portal.links import token_hash
@@ -348,6 +358,7 @@ def build_merchant(app, db, stem: str) -> Merchant:
         "message_id": message.id, "token": upload_token, "upload_token": upload_token, "preview_token": page.preview_token,
         "cart_token": cart.token, "order_token": order.token, "visit_token": visit.token,
         "plan_id": plan.id, "subscription_id": subscription.id, "sub_id": subscription.id, "offer_id": offer.id,
+        "message_variant_id": dunning.id,
         "shop": company.slug,
         "attempt_id": attempt.id, "intervention_id": intervention.id,
     }

@@ -52,6 +52,7 @@ def register_admin(app: Flask) -> None:
         tax,
         themes,
     )
+    from storefront.admin import dunning_messages as dunning_messages_screen
     from storefront.admin import lead_intake as lead_intake_screen
     from storefront.admin import product_images as product_images_screen
     from storefront.admin import recovery as recovery_screen
@@ -70,4 +71,5 @@ def register_admin(app: Flask) -> None:
     lead_intake_screen.routes.register(bp)
     product_images_screen.routes.register(bp)
     subscriptions_screen.routes.register(bp)
+    dunning_messages_screen.routes.register(bp)
     app.register_blueprint(bp)

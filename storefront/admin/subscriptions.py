@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 import storefront.admin.kit as kit
 from storefront.accounts.scoping import get_or_404
 from storefront.billing import admin_services as svc
+from storefront.billing import message_variants
 from storefront.billing.forms import ACTION_LABELS, STRATEGY_LABELS, PlanForm, UpsellOfferForm
 from storefront.billing.models import Subscription, SubscriptionPlan
 from storefront.billing.plans import PlanError, describe_interval
@@ -114,11 +115,13 @@ def subscriptions():
 @login_required
 def subscription(subscription_id: int):
     """One subscription: its plan, customer and the invoice and attempt timeline with each
-    attempt's reason."""
+    attempt's reason and the merchant's message variant its dunning notice sent."""
     sub = get_or_404(Subscription, subscription_id)
     customer = svc.customer_of(sub)
+    timeline = svc.timeline(sub)
+    sent = message_variants.names_of(sub.company_id, (a.message_variant_id for _i, rows in timeline for a in rows))
     return render("admin/billing/subscription.html", "content", **_context(
-        sub=sub, customer=customer, timeline=svc.timeline(sub)))
+        sub=sub, customer=customer, timeline=timeline, messages_sent=sent))
 
 
 @routes.get("/billing")

@@ -15,8 +15,10 @@ Notices, each sent at most once per invoice (the channel's key is
 - ``recovered``: the invoice was paid after a failure.
 
 The customer is always told what happened. No outside AI service writes these words:
-``useMIGeneratedContent`` picks among the merchant's own variants (not built yet: the
-default wording is used).
+with the plan's ``useMIGeneratedContent`` on, ``message_variants.choose`` picks among the
+merchant's own variants by notice, decline class and the customer's history (the email's
+subject and paragraphs, and the SMS's first paragraph); with none matching, or the setting
+off, the built-in words below are sent. The attempt records the variant it sent.
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from datetime import datetime
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from rq import Retry
+from sqlalchemy import select
 
 from storefront.accounts.models import Company
-from storefront.billing import declines
+from storefront.billing import declines, message_variants
 from storefront.billing.models import Invoice, PaymentAttempt, Subscription
 from storefront.billing.queries import attempts_of
 from storefront.checkout.models import Customer
@@ -144,6 +147,27 @@ def _words(notice: str, sub: Subscription, invoice: Invoice, attempt: PaymentAtt
     return (f"Your {plan} subscription", [f"We couldn't take {amount} after several tries, {outcome}"])
 
 
+def _failed_before(sub: Subscription, invoice: Invoice) -> bool:
+    """True when this customer had a failed payment on another invoice at this merchant."""
+    return db.session.execute(
+        select(Invoice.id).join(Subscription, Subscription.id == Invoice.subscription_id)
+        .where(Subscription.company_id == sub.company_id, Subscription.customer_id == sub.customer_id,
+               Invoice.id != invoice.id, Invoice.first_failed_at.is_not(None)).limit(1)
+    ).first() is not None
+
+
+def _variant(notice: str, sub: Subscription, invoice: Invoice, attempt: PaymentAttempt,
+             attempts: list[PaymentAttempt]):
+    """The merchant's variant for this notice (``message_variants.choose``), or None. The
+    decline class is the attempt's, else the latest failed attempt's (a recovered payment
+    or a final notice speaks of the failure that came before)."""
+    failed = [a.decline_class for a in attempts if a.decline_class and a.status in ("FAILED", "REQUIRES_ACTION")]
+    decline_class = attempt.decline_class or (failed[-1] if failed else None)
+    situation = message_variants.Situation(notice, decline_class, _failed_before(sub, invoice), sub.plan_id,
+                                           invoice.id)
+    return message_variants.choose(message_variants.for_company(sub.company_id), situation)
+
+
 def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> str | None:
     """Send the dunning notice an attempt's outcome calls for, once; returns its name or
     None. Raises records.TransientSendError (RQ retries) or OutsideSendingWindow when the SMS
@@ -163,6 +187,16 @@ def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> s
     heading, paragraphs = _words(notice, sub, invoice, attempt, company, next_at)
     wants_card = notice in ("first_failure", "card_needed", "final_reminder", "final_notice")
     link = card_link(sub) if wants_card and sub.status != "CANCELED" else None
+    if sub.plan.use_mi_generated_content:
+        variant = _variant(notice, sub, invoice, attempt, attempts)
+        if variant is not None:
+            heading, paragraphs = message_variants.words(variant, {
+                "customer_name": customer.first_name or "there", "plan": sub.plan.name, "shop": company.name,
+                "amount": format_money(invoice.amount_cents, invoice.currency),
+                "next_try": f"{next_at:%A %d %B} (UTC)" if next_at else None, "update_link": link})
+            if attempt.message_variant_id != variant.id:
+                attempt.message_variant_id = variant.id
+                db.session.commit()
     if sub.plan.send_failure_email or notice == "final_notice":
         send_templated_email(
             company.id, f"dunning-{invoice.id}-{notice}", customer.email, heading, "emails/notification",

@@ -1,4 +1,5 @@
-"""The billing admin's forms (storefront.forms): a subscription plan with its retry settings.
+"""The billing admin's forms (storefront.forms): a subscription plan with its retry settings,
+the one-click upsell offer, and the merchant's dunning message variants.
 
 Each input is checked on its own, then the plan's cross-field rules (``plans.check_field``,
 the same rules the model applies on every write) are reported on the input they concern,
@@ -9,6 +10,15 @@ from __future__ import annotations
 
 import re
 
+from storefront.billing.message_variants import (
+    ANY,
+    BODY_MAX,
+    DECLINE_LABELS,
+    HISTORY_LABELS,
+    NOTICE_LABELS,
+    SUBJECT_MAX,
+    placeholder_errors,
+)
 from storefront.billing.plans import (
     INTERVALS,
     MAX_INTERVAL_COUNT,
@@ -133,3 +143,36 @@ class UpsellBuyForm(AdminForm):
     CSRF is checked by CSRFProtect before the view, as for every POST."""
 
     variant = Choice("Offer", required=True, coerce=to_id)
+
+
+class MessageVariantForm(AdminForm):
+    """A dunning message the merchant writes (``message_variants.MessageVariant``): what it
+    is for (the notice, the decline reason, the customer's history, one plan or all) and its
+    words. Subject and body may use only the placeholders of ``message_variants.PLACEHOLDERS``;
+    anything else in braces is refused on the input it is in. The plan choices are the
+    merchant's own ("" is all plans)."""
+
+    name = Text("Name (for you)", required=True, max_length=80)
+    notice = Choice("Sent as", required=True, choices=list(NOTICE_LABELS.items()))
+    decline_class = Choice("Decline reason", choices=list(DECLINE_LABELS.items()), default=ANY)
+    history = Choice("Customer history", choices=list(HISTORY_LABELS.items()), default=ANY)
+    plan = Choice("Plan", default=0, coerce=lambda text: 0 if text == "0" else to_id(text))
+    subject = Text("Subject", required=True, max_length=SUBJECT_MAX)
+    body = Paragraphs("Message", required=True, max_length=BODY_MAX)
+    active = Flag("Active: may be chosen", default=True)
+
+    FIELDS = ("name", "notice", "decline_class", "history", "subject", "body", "active")
+
+    @classmethod
+    def stored(cls, variant) -> dict:
+        """The form's values for ``variant``."""
+        return {**{name: getattr(variant, name) for name in cls.FIELDS}, "plan": variant.plan_id or 0}
+
+    def check(self) -> None:
+        for name in ("subject", "body"):
+            if self.ok(name) and self[name].data and (problem := placeholder_errors(self[name].data)):
+                self.fail(name, problem)
+
+    def fields(self) -> dict:
+        """The MessageVariant columns of a valid form (``plan_id`` None: all plans)."""
+        return {**{name: self[name].data for name in self.FIELDS}, "plan_id": self.plan.data or None}

@@ -176,6 +176,10 @@ class PaymentAttempt(db.Model):
     decline_code: Mapped[str | None] = mapped_column(String(64))
     decline_class: Mapped[str | None] = mapped_column(String(8))
     failure_message: Mapped[str | None] = mapped_column(String(500))
+    # The merchant's message variant the dunning notice of this attempt sent (None: the
+    # built-in words, or no notice); message_variants.choose picked it.
+    message_variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dunning_message_variants.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

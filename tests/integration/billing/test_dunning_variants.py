@@ -1,0 +1,102 @@
+"""The merchant's own dunning words (plan setting ``useMIGeneratedContent``): a declined
+renewal sends the most specific matching variant through the usual dunning path (email and
+SMS), with its placeholders filled, and the attempt records which variant it sent; with the
+setting off, or another merchant's variants only, the built-in words are sent."""
+from __future__ import annotations
+
+import email
+from email import policy
+
+from billing_kit import DECLINING_CARD, make_plan, subscribe
+from factories import make_user, sign_in
+
+from storefront.accounts.models import Company
+from storefront.billing import engine
+from storefront.billing.message_variants import ANY, FIRST, MessageVariant
+from storefront.billing.models import Invoice, PaymentAttempt, Subscription
+from storefront.notifications.consent import record_consent
+
+PHONE = "+13125550143"  # the local Twilio server lives for the session: texts are told apart by number
+OFF_PHONE = "+13125550144"
+
+
+def _mails(smtp):
+    return [email.message_from_bytes(m.content, policy=policy.default) for m in smtp]
+
+
+def _variants(db, company, plan):
+    other = Company(name="Other", slug="other", currency="USD", support_email="o@other.test")
+    db.session.add(other)
+    db.session.flush()
+    rows = {
+        "general": MessageVariant(company_id=company.id, name="General", notice="first_failure",
+                                  subject="General words", body="General body {amount}."),
+        "soft_first": MessageVariant(company_id=company.id, plan_id=plan.id, name="Soft, first time",
+                                     notice="first_failure", decline_class="SOFT", history=FIRST,
+                                     subject="{customer_name}, your {plan} needs a hand",
+                                     body="Hi {customer_name}: {shop} couldn't take {amount}.\n\n"
+                                          "We'll try again {next_try}. Card: {update_link}"),
+        "inactive": MessageVariant(company_id=company.id, plan_id=plan.id, name="Off", notice="first_failure",
+                                   decline_class="SOFT", history=FIRST, subject="Never sent", body="x",
+                                   active=False),
+        # Another merchant's variant: as specific as can be, yet never this merchant's words.
+        "theirs": MessageVariant(company_id=other.id, name="Theirs", notice="first_failure", decline_class="SOFT",
+                                 history=FIRST, subject="OTHER SHOP words", body="OTHER SHOP body"),
+        "hard": MessageVariant(company_id=company.id, name="Hard", notice="first_failure", decline_class="HARD",
+                               history=ANY, subject="Hard words", body="Hard body"),
+    }
+    db.session.add_all(rows.values())
+    db.session.commit()
+    return rows
+
+
+def _sub_id(db) -> int:
+    return db.session.execute(db.select(Subscription.id)).scalar_one()
+
+
+def _fail(db, company, run_jobs, flag: bool, phone: str):
+    plan = make_plan(company, timezone="America/Chicago", send_sms_reminder=True, use_mi_generated_content=flag)
+    rows = _variants(db, company, plan)
+    record_consent(company.id, phone, "Text me about my orders.", "CHECKOUT")
+    sub = subscribe(company, plan, card=DECLINING_CARD, phone=phone, billing_country="US")
+    engine.bill_due_subscriptions(now=sub.next_billing_at)
+    run_jobs()
+    invoice = db.session.execute(db.select(Invoice)).scalar_one()
+    attempt = db.session.execute(db.select(PaymentAttempt).filter_by(invoice_id=invoice.id, number=1)).scalar_one()
+    return rows, attempt
+
+
+def test_a_declined_renewal_sends_the_matching_variant(app, db, company, client, smtp, queue, run_jobs,
+                                                       twilio_server):
+    rows, attempt = _fail(db, company, run_jobs, flag=True, phone=PHONE)
+    [mail] = _mails(smtp)
+    assert mail["Subject"] == "Sam, your Coffee every month needs a hand"
+    text = mail.get_body(("plain",)).get_content()
+    assert f"Hi Sam: {company.name} couldn't take $18.00." in text
+    assert "We'll try again " in text and "Card: " + app.config["PUBLIC_URL"] + "/billing/card/" in text
+    assert "OTHER SHOP" not in text and "General body" not in text
+    assert "We couldn't take $18.00" not in text  # the built-in words are replaced
+    [sms] = twilio_server.messages_to(PHONE)
+    assert sms["body"].startswith(f"{company.name}: Hi Sam: {company.name} couldn't take $18.00.")
+    db.session.expire_all()
+    assert db.session.get(PaymentAttempt, attempt.id).message_variant_id == rows["soft_first"].id
+    run_jobs()  # sent once
+    assert len(smtp) == 1
+    # The merchant sees which of their messages went out, on the subscription and in the list.
+    make_user(company)
+    assert sign_in(client).status_code == 303
+    sub_page = client.get(f"/admin/subscriptions/{_sub_id(db)}")
+    text = sub_page.get_data(as_text=True)
+    assert "Message sent: <a" in text and "Soft, first time" in text
+
+
+def test_with_the_setting_off_the_built_in_words_are_sent(app, db, company, smtp, queue, run_jobs, twilio_server):
+    _rows, attempt = _fail(db, company, run_jobs, flag=False, phone=OFF_PHONE)
+    [mail] = _mails(smtp)
+    assert mail["Subject"] == "Your Coffee every month payment didn't go through"
+    assert "We couldn't take $18.00 for your Coffee every month subscription." in mail.get_body(
+        ("plain",)).get_content()
+    [sms] = twilio_server.messages_to(OFF_PHONE)
+    assert "needs a hand" not in sms["body"] and "We couldn't take $18.00" in sms["body"]
+    db.session.expire_all()
+    assert db.session.get(PaymentAttempt, attempt.id).message_variant_id is None
