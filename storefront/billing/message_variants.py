@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Boolean, ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storefront.billing import declines

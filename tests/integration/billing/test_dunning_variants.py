@@ -100,3 +100,24 @@ def test_with_the_setting_off_the_built_in_words_are_sent(app, db, company, smtp
     assert "needs a hand" not in sms["body"] and "We couldn't take $18.00" in sms["body"]
     db.session.expire_all()
     assert db.session.get(PaymentAttempt, attempt.id).message_variant_id is None
+
+
+def test_a_customer_who_failed_before_gets_the_repeat_variant(app, db, company, smtp, queue, run_jobs):
+    from datetime import timedelta
+
+    from storefront.billing.message_variants import REPEAT
+
+    plan = make_plan(company, use_mi_generated_content=True)
+    for history, words in ((FIRST, "First time words"), (REPEAT, "Again words")):
+        db.session.add(MessageVariant(company_id=company.id, name=words, notice="first_failure",
+                                      decline_class="SOFT", history=history, subject=words, body=words))
+    db.session.commit()
+    sub = subscribe(company, plan, card=DECLINING_CARD)
+    # An earlier period of this customer's that failed once (and was paid later).
+    earlier = sub.next_billing_at - timedelta(days=31)
+    db.session.add(Invoice(company_id=company.id, subscription_id=sub.id, period_start=earlier, period_end=earlier,
+                           amount_cents=1800, currency="USD", status="PAID", first_failed_at=earlier))
+    db.session.commit()
+    engine.bill_due_subscriptions(now=sub.next_billing_at)
+    run_jobs()
+    assert [m["Subject"] for m in _mails(smtp)] == ["Again words"]
