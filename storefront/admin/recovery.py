@@ -128,7 +128,7 @@ def recovery_test_email():
 
 def _settings_page(form: RecoverySettingsForm, status: int = 200):
     return render("admin/recovery/settings.html", "settings_form", status=status,
-                  **_context(form=form, stages=[(stage, form.stage_fields(stage)) for stage in
+                  **_context(form=form, realtime=form.realtime_fields(), stages=[(stage, form.stage_fields(stage)) for stage in
                                                  ("REMINDER_EMAIL", "SMS_NUDGE", "INCENTIVE_EMAIL", "VOICE_CALL",
                                                   "FINAL_OFFER_EMAIL")]))
 

@@ -118,7 +118,8 @@ def test_another_merchants_attempt_answers_404(app, db, company, smtp, admin):
 
 def _settings_form(admin, **changes) -> dict:
     data = {"csrf_token": csrf_token(admin, "/admin/recovery/settings"), "enabled": "1",
-            "window_start": "09:00", "window_end": "20:00"}
+            "window_start": "09:00", "window_end": "20:00", "realtime_enabled": "1", "realtime_threshold": "50",
+            "realtime_save": "AUTO", "realtime_offer": "5", "realtime_offer_hours": "24", "realtime_text": ""}
     for stage, delay, channel, offer, hours, minimum in (
             ("reminder_email", 60, "EMAIL", 0, 0, "0"), ("sms_nudge", 240, "SMS", 0, 0, "0"),
             ("incentive_email", 1440, "EMAIL", 10, 0, "0"), ("voice_call", 2880, "VOICE", 0, 0, "150.00"),
