@@ -30,7 +30,8 @@ Sources of the rules:
 - time on the form: Baymard puts an ordinary checkout at a few minutes; past 3 minutes the
   part grows, and 10 minutes on one form is a shopper who is not finishing.
 
-``DEFAULT_THRESHOLD`` (50) is where the in-page save shows: exit intent with a second
+``DEFAULT_THRESHOLD`` (50) is where the in-page save shows unless the merchant set their
+own (REALTIME stage ``threshold``, 1–100): exit intent with a second
 signal well on, or most of the others together; never one signal alone. The largest part names the
 friction (``ChurnRisk.friction``): PAYMENT picks the payment alternative over a discount.
 """

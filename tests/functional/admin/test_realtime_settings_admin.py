@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 
 import pytest
-from factories import csrf_token, make_user, sign_in
+from factories import make_user, sign_in
 from test_recovery_admin import _settings_form
 
 from storefront.accounts.models import Company
