@@ -206,7 +206,9 @@ def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> s
             from_name=company.name, reply_to=company.support_email,
         )
     if sub.plan.send_sms_reminder and sub.phone and notice in ("first_failure", "card_needed", "final_reminder"):
-        body = f"{company.name}: {paragraphs[0]}" + (f" Update your card: {link}" if link else "")
+        # A merchant's words may already carry the link ({update_link}): not twice in one text.
+        body = f"{company.name}: {paragraphs[0]}" + (
+            f" Update your card: {link}" if link and link not in paragraphs[0] else "")
         try:
             send_sms(company.id, f"dunning-{invoice.id}-{notice}-sms", sub.phone, body[:1600],
                      now=now, fallback_zone=sub.plan.timezone)

@@ -18,6 +18,7 @@ from storefront.notifications.consent import record_consent
 
 PHONE = "+13125550143"  # the local Twilio server lives for the session: texts are told apart by number
 OFF_PHONE = "+13125550144"
+REPEAT_PHONE = "+13125550145"
 
 
 def _mails(smtp):
@@ -34,7 +35,7 @@ def _variants(db, company, plan):
         "soft_first": MessageVariant(company_id=company.id, plan_id=plan.id, name="Soft, first time",
                                      notice="first_failure", decline_class="SOFT", history=FIRST,
                                      subject="{customer_name}, your {plan} needs a hand",
-                                     body="Hi {customer_name}: {shop} couldn't take {amount}.\n\n"
+                                     body="Hi {customer_name}: {shop} couldn't take {amount}. <b>Soon</b>\n\n"
                                           "We'll try again {next_try}. Card: {update_link}"),
         "inactive": MessageVariant(company_id=company.id, plan_id=plan.id, name="Off", notice="first_failure",
                                    decline_class="SOFT", history=FIRST, subject="Never sent", body="x",
@@ -75,6 +76,8 @@ def test_a_declined_renewal_sends_the_matching_variant(app, db, company, client,
     assert f"Hi Sam: {company.name} couldn't take $18.00." in text
     assert "We'll try again " in text and "Card: " + app.config["PUBLIC_URL"] + "/billing/card/" in text
     assert "OTHER SHOP" not in text and "General body" not in text
+    page = mail.get_body(("html",)).get_content()  # the merchant's words are text, never markup
+    assert "&lt;b&gt;Soon&lt;/b&gt;" in page and "<b>Soon</b>" not in page
     assert "We couldn't take $18.00" not in text  # the built-in words are replaced
     [sms] = twilio_server.messages_to(PHONE)
     assert sms["body"].startswith(f"{company.name}: Hi Sam: {company.name} couldn't take $18.00.")
@@ -102,17 +105,20 @@ def test_with_the_setting_off_the_built_in_words_are_sent(app, db, company, smtp
     assert db.session.get(PaymentAttempt, attempt.id).message_variant_id is None
 
 
-def test_a_customer_who_failed_before_gets_the_repeat_variant(app, db, company, smtp, queue, run_jobs):
+def test_a_customer_who_failed_before_gets_the_repeat_variant(app, db, company, smtp, queue, run_jobs,
+                                                             twilio_server):
     from datetime import timedelta
 
     from storefront.billing.message_variants import REPEAT
 
-    plan = make_plan(company, use_mi_generated_content=True)
+    plan = make_plan(company, use_mi_generated_content=True, timezone="America/Chicago", send_sms_reminder=True)
     for history, words in ((FIRST, "First time words"), (REPEAT, "Again words")):
         db.session.add(MessageVariant(company_id=company.id, name=words, notice="first_failure",
-                                      decline_class="SOFT", history=history, subject=words, body=words))
+                                      decline_class="SOFT", history=history, subject=words,
+                                      body=words + ": {update_link}"))
     db.session.commit()
-    sub = subscribe(company, plan, card=DECLINING_CARD)
+    record_consent(company.id, REPEAT_PHONE, "Text me about my orders.", "CHECKOUT")
+    sub = subscribe(company, plan, card=DECLINING_CARD, phone=REPEAT_PHONE, billing_country="US")
     # An earlier period of this customer's that failed once (and was paid later).
     earlier = sub.next_billing_at - timedelta(days=31)
     db.session.add(Invoice(company_id=company.id, subscription_id=sub.id, period_start=earlier, period_end=earlier,
@@ -121,3 +127,6 @@ def test_a_customer_who_failed_before_gets_the_repeat_variant(app, db, company, 
     engine.bill_due_subscriptions(now=sub.next_billing_at)
     run_jobs()
     assert [m["Subject"] for m in _mails(smtp)] == ["Again words"]
+    # The text carries the card link the merchant placed, once.
+    [sms] = twilio_server.messages_to(REPEAT_PHONE)
+    assert sms["body"].startswith(f"{company.name}: Again words: ") and sms["body"].count("/billing/card/") == 1
