@@ -16,10 +16,12 @@ and pushes a context for the run.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask, has_app_context
 from rq import cron
@@ -34,28 +36,56 @@ def _in_app(job: Callable[[], int]) -> int:
     """Run ``job`` in the current app context, or in one of this process's app."""
     global _app
     if has_app_context():
-        return _isolated(job)
+        return job()
     with _app_lock:
         if _app is None:
             from storefront import create_app
 
             _app = create_app()
     with _app.app_context():
-        return _isolated(job)
+        return job()
 
 
-def _isolated(job: Callable[[], int]) -> int:
-    """Run ``job``; when it fails, roll its transaction back before re-raising, so the next
-    job of this worker process starts on a clean session (each job runs on its own)."""
+def _isolated(name: str, job: Callable[[], int], clock: Callable[[], datetime] | None = None) -> int:
+    """Run ``job`` (the cron table's job ``name``) and note its outcome in ``cron_runs``
+    (``accounts.cron_runs``: one upsert, at ``clock()``, default now in UTC). When it fails,
+    roll its transaction back before noting the failure and re-raising, so the next job of
+    this worker process starts on a clean session (each job runs on its own)."""
+    from storefront.accounts.cron_runs import record_failure, record_success
     from storefront.extensions import db
 
+    stamp = {"clock": clock} if clock else {}
+    every = next((seconds for entry, seconds in JOBS if entry.__name__ == name), None)
     try:
-        return job()
-    except Exception:
+        result = job()
+    except Exception as error:
         db.session.rollback()
+        try:
+            record_failure(name, every, error, **stamp)
+        except Exception:  # the database itself may be why the job failed: keep the first error
+            db.session.rollback()
+            log.exception("cron: the failure of %s could not be recorded", name)
         raise
+    try:
+        record_success(name, every, **stamp)
+    except Exception:  # the job's work is committed: a lost note must not make it a failure
+        db.session.rollback()
+        log.exception("cron: the success of %s could not be recorded", name)
+    return result
 
 
+def _recorded(func: Callable[[], int]) -> Callable[[], int]:
+    """A cron table job that runs isolated in the app, its outcome noted under its name.
+    Keeps the name and module, so RQ finds the job by its import path."""
+
+    @functools.wraps(func)
+    def run() -> int:
+        return _in_app(lambda: _isolated(func.__name__, func))
+
+    return run
+
+
+@_recorded
 def abandon_carts() -> int:
     """Mark idle ACTIVE carts with lines and a captured email or phone ABANDONED; returns
     how many (see ``cart.lifecycle.abandon_idle_carts``)."""
@@ -66,6 +96,7 @@ def abandon_carts() -> int:
     return count
 
 
+@_recorded
 def expire_carts() -> int:
     """Mark open carts unchanged for CART_EXPIRE_DAYS EXPIRED; returns how many."""
     from storefront.cart.lifecycle import expire_stale_carts
@@ -75,6 +106,7 @@ def expire_carts() -> int:
     return count
 
 
+@_recorded
 def analyse_abandonment() -> int:
     """Analyse leads and visits idle for ABANDON_IDLE_MINUTES without an order; returns how
     many analyses were made (see ``leads.abandonment.analyse_idle``)."""
@@ -85,6 +117,7 @@ def analyse_abandonment() -> int:
     return count
 
 
+@_recorded
 def release_reservations() -> int:
     """Delete stock reservations past their ``expires_at``; returns how many (see
     ``checkout.reservations.release_expired``). Expired ones already count nowhere: this
@@ -96,6 +129,7 @@ def release_reservations() -> int:
     return count
 
 
+@_recorded
 def flush_visits() -> int:
     """Move buffered landing visits and page views into the database; returns how many
     entries (see ``visits.flush.flush_buffer``: idempotent, one flush at a time)."""
@@ -112,6 +146,7 @@ def flush_visits() -> int:
     return count
 
 
+@_recorded
 def prune_login_throttles() -> int:
     """Delete sign-in counts of windows that ended over two days ago; returns how many."""
     from storefront.accounts.throttle import prune
@@ -119,6 +154,7 @@ def prune_login_throttles() -> int:
     return _in_app(prune)
 
 
+@_recorded
 def report_unknown_sends() -> int:
     """Report sends stuck SENDING over SEND_UNKNOWN_AFTER_MINUTES as UNKNOWN (never re-sent);
     returns how many (see ``notifications.records.sweep_unknown``)."""
@@ -127,6 +163,7 @@ def report_unknown_sends() -> int:
     return _in_app(sweep_unknown)
 
 
+@_recorded
 def refresh_analytics() -> int:
     """Rewrite the analytics rollup hours that may have changed; returns how many rollup
     rows were written (see ``analytics.rollups.refresh``: idempotent, one run at a time)."""
@@ -137,6 +174,7 @@ def refresh_analytics() -> int:
     return count
 
 
+@_recorded
 def purge_events() -> int:
     """Delete raw events past each merchant's retention, in batches; returns how many (see
     ``analytics.retention.purge_events``: only events the rollups already counted)."""
@@ -148,6 +186,7 @@ def purge_events() -> int:
     return count
 
 
+@_recorded
 def recovery_lifecycle() -> int:
     """Start, pause, resume and expire cart-save attempts; returns how many changed (see
     ``recovery.services.lifecycle``)."""
@@ -156,6 +195,7 @@ def recovery_lifecycle() -> int:
     return _in_app(lifecycle)
 
 
+@_recorded
 def recovery_tick() -> int:
     """Claim due recovery messages (FOR UPDATE SKIP LOCKED) and enqueue one job each;
     returns how many (see ``recovery.delivery.tick``)."""
@@ -164,6 +204,7 @@ def recovery_tick() -> int:
     return _in_app(tick)
 
 
+@_recorded
 def bill_subscriptions() -> int:
     """Make the due subscription periods' invoices and queue their charges; returns how
     many (see ``billing.engine.bill_due_subscriptions``: FOR UPDATE SKIP LOCKED)."""
@@ -172,6 +213,7 @@ def bill_subscriptions() -> int:
     return _in_app(bill_due_subscriptions)
 
 
+@_recorded
 def retry_payments() -> int:
     """Queue the due payment retries and close invoices past their dunning deadline;
     returns how many retries (see ``billing.engine.run_due_retries``)."""
@@ -180,6 +222,7 @@ def retry_payments() -> int:
     return _in_app(run_due_retries)
 
 
+@_recorded
 def analyse_payment_patterns() -> int:
     """Nightly: learn payment patterns again and re-plan the MI_OPTIMIZED retries waiting on
     them; returns how many moved (see ``billing.patterns.replan_retries``)."""

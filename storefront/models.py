@@ -1,4 +1,5 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
+from storefront.accounts.cron_runs import CronRun  # noqa: F401
 from storefront.accounts.models import Company, LoginThrottle, User  # noqa: F401
 from storefront.analytics.models import (  # noqa: F401
     DirtyHour,

@@ -14,3 +14,10 @@ class SignInForm(AdminForm):
 
     email = Text("Email", required=True, max_length=MAX_EMAIL)
     password = Secret("Password", required=True, max_length=MAX_PASSWORD)
+
+
+class RetryJobForm(AdminForm):
+    """The worker-health screen's "Retry" of one failed job: its RQ id, required, at most 64
+    characters (letters, digits, "-" and "_" are checked where the job is looked up)."""
+
+    job_id = Text("Job", required=True, max_length=64)

@@ -13,6 +13,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("admin.recovery_report", "Recovery"),
     ("admin.analytics", "Analytics"),
     ("admin.experiments", "Experiments"),
+    ("admin.workers", "Workers"),
 )
 
 
@@ -57,6 +58,7 @@ def register_admin(app: Flask) -> None:
     from storefront.admin import product_images as product_images_screen
     from storefront.admin import recovery as recovery_screen
     from storefront.admin import subscriptions as subscriptions_screen
+    from storefront.admin import workers as workers_screen
 
     # A blueprint per app: one that was registered once takes no more routes.
     bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -72,4 +74,5 @@ def register_admin(app: Flask) -> None:
     product_images_screen.routes.register(bp)
     subscriptions_screen.routes.register(bp)
     dunning_messages_screen.routes.register(bp)
+    workers_screen.routes.register(bp)
     app.register_blueprint(bp)
