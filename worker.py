@@ -8,6 +8,7 @@ import logging
 import sys
 
 from storefront import create_app
+from storefront.cron import declare_schedule
 from storefront.queue import redis_connection
 
 log = logging.getLogger("storefront.worker")
@@ -24,6 +25,7 @@ def main() -> int:
             log.error("no Redis at REDIS_URL=%r: jobs run in-process in the web server instead",
                       app.config["REDIS_URL"])
             return 1
+        declare_schedule()  # the admin's worker health lists every periodic job from now on
         worker = SimpleWorker([Queue("default", connection=conn)], connection=conn)
         worker.work(with_scheduler=True)
     return 0

@@ -257,9 +257,29 @@ for _job, _every in JOBS:
     cron.register(_job, queue_name="default", interval=_every, job_timeout=10 * 60)
 
 
+def declare_schedule() -> None:
+    """Write the table above (names and intervals) to ``cron_runs``, so the admin's worker
+    health lists every job, also those that never ran (``accounts.cron_runs.declare``).
+    ``worker.py`` calls it at start. Best effort: a database that does not answer is logged,
+    and the worker still starts (its jobs then fail and retry on their own)."""
+    from storefront.accounts.cron_runs import declare
+    from storefront.extensions import db
+
+    def run() -> int:
+        try:
+            declare((job.__name__, every) for job, every in JOBS)
+        except Exception:
+            db.session.rollback()
+            log.exception("cron: the table of periodic jobs could not be written to cron_runs")
+        return 0
+
+    _in_app(run)
+
+
 def main() -> int:
     """Run every job once, now (for a system cron without Redis). Each job runs on its own:
     one that fails is logged and the others still run. Returns 1 when any failed, else 0."""
+    declare_schedule()
     failed = 0
     for job, _ in JOBS:
         try:

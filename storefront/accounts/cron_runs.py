@@ -4,15 +4,16 @@ System-wide, not a merchant's: one row per job name (the function's ``__name__``
 ``storefront.cron.JOBS``), no ``company_id``. Kept in PostgreSQL rather than Redis so the
 admin's worker-health screen still knows the last runs after Redis is lost or flushed.
 ``storefront.cron`` (the one table of periodic jobs) writes a row after each run, one
-upsert with the job's interval: this layer may not import the cron module (it sits above
-the app), so a job shows here from its first run on.
+upsert with the job's interval, and the whole table at the worker's start (``declare``):
+this layer may not import the cron module (it sits above the app), so the web learns the
+table from these rows.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +62,19 @@ def _upsert(job: str, values: dict) -> None:
     db.session.commit()
 
 
+def declare(jobs: Iterable[tuple[str, int]]) -> None:
+    """Make the rows the cron table ``jobs`` ((name, seconds between runs), every one): a
+    row per job with its interval, the last outcomes kept; rows of jobs no longer in the
+    table are deleted. Two statements, committed."""
+    jobs = list(jobs)
+    if jobs:
+        statement = insert(CronRun).values([{"job": name, "every_seconds": every} for name, every in jobs])
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=[CronRun.job], set_={"every_seconds": statement.excluded.every_seconds}))
+    db.session.execute(delete(CronRun).where(CronRun.job.not_in([name for name, _ in jobs])))
+    db.session.commit()
+
+
 def schedule() -> list[CronRun]:
-    """Every periodic job that ran here at least once, by name; one query."""
+    """Every periodic job declared or run, by name; one query."""
     return list(db.session.scalars(select(CronRun).order_by(CronRun.job)))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from storefront import cron
-from storefront.accounts.cron_runs import CronRun, schedule
+from storefront.accounts.cron_runs import CronRun, declare, schedule
 
 pytestmark = pytest.mark.postgres
 
@@ -42,3 +42,13 @@ def test_the_real_jobs_are_noted_under_their_names(app, db):
     assert cron.release_reservations() == 0
     assert db.session.get(CronRun, "release_reservations").last_success_at is not None
     assert [(run.job, run.every_seconds) for run in schedule()] == [("release_reservations", 60)]
+
+
+def test_the_whole_table_is_declared_keeping_the_outcomes(app, db):
+    declare([("gone_job", 60)])
+    cron._isolated("release_reservations", lambda: 0, clock=lambda: NOON)
+    cron.declare_schedule()
+    runs = {run.job: run for run in schedule()}
+    assert set(runs) == {job.__name__ for job, _ in cron.JOBS}  # the job no longer in the table is gone
+    assert runs["purge_events"].every_seconds == 24 * 60 * 60 and runs["purge_events"].last_success_at is None
+    assert runs["release_reservations"].last_success_at == NOON

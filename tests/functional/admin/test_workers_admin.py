@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from factories import csrf_token, make_user, sign_in
 
+from storefront import cron
 from storefront.accounts import cron_runs
 
 HX = {"HX-Request": "true"}
@@ -107,11 +108,13 @@ def test_signed_out_goes_to_the_login(client, company):
 
 def test_without_redis_the_cron_table_still_shows(admin, app, db):
     app.config["REDIS_URL"] = ""
+    cron.declare_schedule()  # as worker.py does at start
     cron_runs.record_success("abandon_carts", 60, clock=lambda: datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
     body = text(admin.get("/admin/workers"))
     assert "Redis is not configured or does not answer: jobs run in-process" in body
     assert "abandon_carts" in body and "1 min" in body and "2026-07-01" in body
     assert "None" in body  # no failure
+    assert "purge_events" in body and "1 d" in body and "Never" in body  # declared, never run
 
 
 def test_before_any_periodic_run(admin, app, db):
