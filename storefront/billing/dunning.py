@@ -193,7 +193,8 @@ def send_notice(attempt_id: int, outcome: str, now: datetime | None = None) -> s
             heading, paragraphs = message_variants.words(variant, {
                 "customer_name": customer.first_name or "there", "plan": sub.plan.name, "shop": company.name,
                 "amount": format_money(invoice.amount_cents, invoice.currency),
-                "next_try": f"{next_at:%A %d %B} (UTC)" if next_at else None, "update_link": link})
+                "next_try": f"{next_at:%A %d %B} (UTC)" if next_at else None, "update_link": link,
+                "what_happened": " ".join(paragraphs)})
             if attempt.message_variant_id != variant.id:
                 attempt.message_variant_id = variant.id
                 db.session.commit()

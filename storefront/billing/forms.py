@@ -17,6 +17,7 @@ from storefront.billing.message_variants import (
     HISTORY_LABELS,
     NOTICE_LABELS,
     SUBJECT_MAX,
+    missing_required,
     placeholder_errors,
 )
 from storefront.billing.plans import (
@@ -172,6 +173,9 @@ class MessageVariantForm(AdminForm):
         for name in ("subject", "body"):
             if self.ok(name) and self[name].data and (problem := placeholder_errors(self[name].data)):
                 self.fail(name, problem)
+        if self.ok("notice", "body") and self.body.data and (problem := missing_required(self.notice.data,
+                                                                                          self.body.data)):
+            self.fail("body", problem)
 
     def fields(self) -> dict:
         """The MessageVariant columns of a valid form (``plan_id`` None: all plans)."""

@@ -6,7 +6,8 @@ A variant is for one dunning ``notice`` (``dunning.NOTICES``), a decline class
 (``declines.HARD``/``SOFT``/``NETWORK`` or ``ANY``), a customer history (``FIRST``: this
 customer has no earlier failed invoice at this merchant; ``REPEAT``: they have; ``ANY``) and
 one plan or all plans (``plan_id`` None). Its subject and body are plain text with the
-placeholders of ``PLACEHOLDERS``; anything else in braces is refused when saved.
+placeholders of ``PLACEHOLDERS``; anything else in braces is refused when saved, and a final
+notice's body must carry ``{what_happened}`` (``REQUIRED``), so the customer is always told.
 
 Selection (``choose``, a pure function): among the active variants that match the notice,
 the decline class, the history and the plan, the most specific wins (one point each for a
@@ -51,7 +52,12 @@ PLACEHOLDERS = {
     "shop": "your shop's name",
     "next_try": "the next try's date, when one is scheduled",
     "update_link": "the secure card-update link",
+    "what_happened": "the built-in explanation of this notice (a final notice must carry it: it says whether "
+                     "the subscription was cancelled, paused or kept for review)",
 }
+# A final notice tells the customer what happened to their subscription (Subscribie #1308):
+# the merchant's words for it must include the built-in explanation.
+REQUIRED = {"final_notice": "what_happened"}
 SUBJECT_MAX = 150
 BODY_MAX = 2000
 _TOKEN = re.compile(r"\{([^{}]*)\}")
@@ -90,6 +96,15 @@ def placeholder_errors(text: str) -> str | None:
     return None
 
 
+def missing_required(notice: str, body: str) -> str | None:
+    """Why ``body`` cannot be the words of ``notice`` (a placeholder it must carry is
+    absent: ``REQUIRED``), or None."""
+    name = REQUIRED.get(notice)
+    if name and f"{{{name}}}" not in body:
+        return f"A final notice must say what happened to the subscription: include {{{name}}}."
+    return None
+
+
 def fill(text: str, values: dict[str, str | None]) -> str:
     """``text`` with each known placeholder replaced by its value ("" when None), in one pass:
     a value that itself holds ``{...}`` (a customer's name) is not expanded again. Unknown
@@ -114,6 +129,8 @@ def _score(variant, situation: Situation) -> int | None:
     """The variant's specificity for ``situation`` (0..3), None when it does not fit."""
     history = REPEAT if situation.failed_before else FIRST
     if not variant.active or variant.notice != situation.notice:
+        return None
+    if missing_required(variant.notice, variant.body):  # saved some other way: never leave the customer untold
         return None
     if variant.decline_class not in (ANY, situation.decline_class):
         return None

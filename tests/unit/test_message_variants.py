@@ -17,6 +17,7 @@ from storefront.billing.message_variants import (
     Situation,
     choose,
     fill,
+    missing_required,
     placeholder_errors,
     words,
 )
@@ -94,3 +95,13 @@ def test_words_keep_the_subject_on_one_line_and_split_paragraphs():
     subject, paragraphs = words(v, {"plan": "Coffee\r\nBcc: x@y.z", "amount": "$5.00"})
     assert subject == "About Coffee Bcc: x@y.z" and "\n" not in subject
     assert paragraphs == ["First $5.00.", "Second line\nstill second."]
+
+
+def test_a_final_notice_must_say_what_happened():
+    assert "include {what_happened}" in missing_required("final_notice", "We tried. Bye.")
+    assert missing_required("final_notice", "We tried: {what_happened}") is None
+    assert missing_required("first_failure", "No need here.") is None
+    untold = variant(1, notice="final_notice")
+    told = SimpleNamespace(**{**vars(variant(2, notice="final_notice")), "body": "Sorry. {what_happened}"})
+    assert choose([untold], situation(notice="final_notice")) is None
+    assert choose([untold, told], situation(notice="final_notice")) is told

@@ -79,6 +79,7 @@ def test_create_edit_and_delete_without_and_with_htmx(admin, db, company):
     ({"decline_class": "MAYBE"}, "Choose a decline reason from the list"),
     ({"plan": "99999"}, "Choose a plan from the list"),
     ({"plan": "abc"}, "Choose a plan from the list"),
+    ({"notice": "final_notice"}, "A final notice must say what happened to the subscription"),
 ])
 def test_bad_input_is_refused_field_by_field(admin, db, company, changes, says):
     for headers in ({}, HX):

@@ -130,3 +130,22 @@ def test_a_customer_who_failed_before_gets_the_repeat_variant(app, db, company, 
     # The text carries the card link the merchant placed, once.
     [sms] = twilio_server.messages_to(REPEAT_PHONE)
     assert sms["body"].startswith(f"{company.name}: Again words: ") and sms["body"].count("/billing/card/") == 1
+
+
+def test_the_final_notice_in_the_merchants_words_still_says_what_happened(app, db, company, smtp, queue, run_jobs):
+    plan = make_plan(company, use_mi_generated_content=True, retry_strategy="FIXED", fixed_schedule_days=[2],
+                     max_retries=1, after_max_retries_action="CANCEL")
+    db.session.add(MessageVariant(company_id=company.id, name="Goodbye", notice="final_notice",
+                                  subject="{customer_name}, about {plan}",
+                                  body="We're sorry, {customer_name}. {what_happened}"))
+    db.session.commit()
+    sub = subscribe(company, plan, card=DECLINING_CARD)
+    engine.bill_due_subscriptions(now=sub.next_billing_at)
+    run_jobs()
+    retry = db.session.execute(db.select(PaymentAttempt).filter_by(status="SCHEDULED")).scalar_one()
+    engine.run_due_retries(now=retry.scheduled_at)
+    run_jobs()
+    last = _mails(smtp)[-1]
+    assert last["Subject"] == "Sam, about Coffee every month"
+    assert ("We're sorry, Sam. We couldn't take $18.00 after several tries, so your subscription has been "
+            "cancelled. You won't be charged again.") in last.get_body(("plain",)).get_content()
