@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from factories import csrf_token, make_product, make_user, sign_in
+from factories import csrf_token, make_product
 
 from storefront.accounts.models import Company
 from storefront.billing.admin_services import dashboard, monthly_cents
@@ -17,13 +17,6 @@ from storefront.checkout.models import Customer
 
 HX = {"HX-Request": "true"}
 T0 = datetime(2026, 3, 2, 15, tzinfo=UTC)
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()

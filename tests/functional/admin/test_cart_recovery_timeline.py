@@ -7,8 +7,7 @@ import html
 import sys
 from pathlib import Path
 
-import pytest
-from factories import csrf_token, make_user, sign_in
+from factories import csrf_token
 
 from storefront.accounts.models import Company
 from storefront.recovery.models import CartSaveAttempt
@@ -17,13 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "integrat
 from helpers import abandoned_cart, interventions  # noqa: E402
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def text(response) -> str:

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from factories import make_page, make_product, make_promotion, make_user, make_zone, sign_in
+from factories import make_page, make_product, make_promotion, make_zone
 from sqlalchemy import event
 
 from storefront.accounts.models import Company
@@ -24,13 +24,6 @@ from storefront.types import new_token, utcnow
 from storefront.visits.models import Visit
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()

@@ -8,20 +8,13 @@ import html
 
 import pytest
 from billing_kit import make_plan
-from factories import csrf_token, make_user, sign_in
+from factories import csrf_token
 
 from storefront.accounts.models import Company
 from storefront.billing.message_variants import MessageVariant
 
 HX = {"HX-Request": "true"}
 NEW = "/admin/billing/messages/new"
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def _form(**changes):

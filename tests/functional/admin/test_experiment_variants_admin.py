@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from factories import make_page, make_product, make_user, sign_in
+from factories import make_page, make_product
 
 from storefront.accounts.models import Company
 from storefront.analytics.experiments import create_experiment, start, variants_of
@@ -15,13 +15,6 @@ from storefront.analytics.models import Experiment
 from storefront.landing.models import LandingPage, LandingPageProduct
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()

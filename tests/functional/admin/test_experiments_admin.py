@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from analytics_data import Traffic
-from factories import make_page, make_product, make_user, sign_in
+from factories import make_page, make_product
 
 from storefront.accounts.models import Company
 from storefront.analytics.experiments import create_experiment, start, variants_of
@@ -18,13 +18,6 @@ from storefront.analytics.rollups import refresh
 from storefront.types import new_token, utcnow
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import html
 import io
 
 import pytest
-from factories import csrf_token, make_user, sign_in
+from factories import csrf_token
 
 from storefront.accounts.models import Company
 from storefront.leads.intake import may_contact
@@ -20,13 +20,6 @@ from storefront.notifications.models import PhoneConsent
 HX = {"HX-Request": "true"}
 WORDS = "Yes, email, text and call me about my order and offers from Acme."
 HEADER = "email,phone,first_name,last_name,email_consent,sms_consent,voice_consent,consent_text,consented_at\r\n"
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def text(response) -> str:

@@ -7,8 +7,6 @@ import html
 import re
 from datetime import timedelta
 
-import pytest
-from factories import make_user, sign_in
 
 from storefront.accounts.models import Company
 from storefront.notifications import records
@@ -16,13 +14,6 @@ from storefront.notifications.models import EMAIL, SMS, VOICE, OutboundMessage
 from storefront.types import utcnow
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def sent(db, company, key, channel=SMS, status=records.DELIVERED, minutes_ago=0, **fields):

@@ -35,13 +35,6 @@ def instance(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
-
-
-@pytest.fixture()
 def rival(db):
     """Another merchant, with a product and a signed-in admin of its own."""
     other = Company(name="Rival Goods", slug="rival", currency="EUR")

@@ -8,8 +8,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from factories import make_user, sign_in
 
 from storefront.accounts.models import Company
 from storefront.recovery import realtime, services
@@ -17,13 +15,6 @@ from storefront.types import utcnow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "integration" / "recovery"))
 from test_realtime import on_checkout, order_for  # noqa: E402
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def text(response) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 
 import pytest
-from factories import make_user, sign_in
 from test_recovery_admin import _settings_form
 
 from storefront.accounts.models import Company
@@ -16,13 +15,6 @@ from storefront.recovery.models import CartSaveConfig
 
 HX = {"HX-Request": "true"}
 URL = "/admin/recovery/settings"
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def realtime(company) -> dict:

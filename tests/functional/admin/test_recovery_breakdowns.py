@@ -9,8 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from factories import make_page, make_product, make_user, sign_in
+from factories import make_page, make_product
 
 from storefront.accounts.models import Company
 from storefront.cart.models import Cart
@@ -26,13 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "integrat
 from helpers import EMAIL, abandoned_cart, interventions  # noqa: E402
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def text(response) -> str:

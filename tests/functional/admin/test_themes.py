@@ -12,7 +12,7 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from factories import make_page, make_product, make_user, sign_in
+from factories import make_page, make_product
 from sqlalchemy import text
 
 from storefront.accounts.models import Company
@@ -41,13 +41,6 @@ HOSTILE = [
 @pytest.fixture()
 def page(db, company):
     return make_page(company, [make_product(company)])
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import html
 
-import pytest
-from factories import csrf_token, make_product, make_user, sign_in
+from factories import csrf_token, make_product
 
 from storefront.accounts.models import Company
 from storefront.billing.upsell_models import UpsellOffer
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def _post(admin, data, headers=None):

@@ -9,19 +9,12 @@ import operator
 from datetime import UTC, datetime
 
 import pytest
-from factories import csrf_token, make_user, sign_in
+from factories import csrf_token
 
 from storefront import cron
 from storefront.accounts import cron_runs
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture()
-def admin(client, company):
-    make_user(company)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture()
