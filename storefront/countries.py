@@ -21,3 +21,18 @@ CHECKOUT_COUNTRIES: tuple[tuple[str, str], ...] = (
     ("IT", "Italy"), ("AU", "Australia"), ("NZ", "New Zealand"),
 )
 CHECKOUT_CODES = frozenset(code for code, _ in CHECKOUT_COUNTRIES)
+
+# Proxies' placeholders, not countries: Cloudflare's "XX" (unknown) and "T1" (Tor).
+_PROXY_PLACEHOLDERS = {"XX", "T1"}
+
+
+def header_country(value: str | None) -> str | None:
+    """The ISO 3166 alpha-2 code (upper case) in a proxy's country header such as
+    CF-IPCountry, or None for anything else: missing, "XX" (unknown), "T1" (Tor), a code
+    CLDR does not name, or malformed text. Never raises: the header is a hint, not input."""
+    if not value or len(value) > 8:
+        return None
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha() or code in _PROXY_PLACEHOLDERS:
+        return None
+    return code if code in COUNTRY_NAMES else None

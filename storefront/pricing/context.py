@@ -151,7 +151,8 @@ def _read_zones(company_id: int) -> list[ShippingZoneRule]:
             methods=tuple(
                 ShippingMethodRule(id=m.id, name=m.name, type=m.type, amount_cents=m.amount_cents,
                                    per_kg_cents=m.per_kg_cents, free_above_cents=m.free_above_cents,
-                                   tiers=tuple(tuple(t) for t in m.tiers or ()))
+                                   tiers=tuple(tuple(t) for t in m.tiers or ()),
+                                   min_days=m.min_days, max_days=m.max_days)
                 for m in z.methods if m.active
             ),
         )

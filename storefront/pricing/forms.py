@@ -257,6 +257,8 @@ class ZoneForm(AdminForm):
                 "postcodes": self.postcodes.data}
 
 
+# The longest delivery estimate a method may state, in business days.
+MAX_DELIVERY_DAYS = 60
 # What the method's cost is, by type, in its messages.
 AMOUNT_LABELS = {"WEIGHT_BASED": "Base cost", "PRICE_BASED": "Cost below the first tier"}
 TIERS = [(f"tier_min_{row}", f"tier_cost_{row}") for row in range(TIER_ROWS)]
@@ -274,6 +276,9 @@ class MethodForm(AdminForm):
     per_kg = Money("Cost per kg", required=True)
     free_above = Money("Free from order value")
     # The tier inputs tier_min_N / tier_cost_N (N < tier_rows) are added below the class.
+    # The delivery estimate shoppers see ("arrives in 2–4 business days"); both or neither.
+    min_days = WholeNumber("Delivery from (business days)", high=MAX_DELIVERY_DAYS)
+    max_days = WholeNumber("Delivery up to (business days)", high=MAX_DELIVERY_DAYS)
     active = Flag("Offered to shoppers", default=True)
     tier_rows = TIER_ROWS
 
@@ -284,6 +289,7 @@ class MethodForm(AdminForm):
             return {}
         kind = method.type
         values = {"name": method.name, "type": kind, "active": method.active,
+                  "min_days": method.min_days, "max_days": method.max_days,
                   "amount": method.amount_cents if kind != "FREE" else None,
                   "per_kg": method.per_kg_cents if kind == "WEIGHT_BASED" else None,
                   "free_above": method.free_above_cents if kind == "FREE" else None}
@@ -300,6 +306,12 @@ class MethodForm(AdminForm):
         return set().union(*METHOD_INPUTS.values()) - METHOD_INPUTS.get(self.type.data, set())
 
     def check(self) -> None:
+        low, high = self.min_days.data, self.max_days.data
+        if (low is None) != (high is None) and self.ok("min_days", "max_days"):
+            self.fail("max_days" if low is not None else "min_days",
+                      "Fill in both delivery days, or neither.")
+        elif low is not None and high is not None and low > high and self.ok("min_days", "max_days"):
+            self.fail("max_days", "Delivery up to must be at least delivery from.")
         kind = self.type.data
         if kind in ("FLAT_RATE", "PER_ITEM") and self.amount.data is None and self.ok("amount"):
             self.fail("amount", f"{self.amount.label.text} is required.")
@@ -331,7 +343,8 @@ class MethodForm(AdminForm):
                 "amount_cents": (self.amount.data or 0) if "amount" in uses else 0,
                 "per_kg_cents": (self.per_kg.data or 0) if "per_kg" in uses else 0,
                 "free_above_cents": (self.free_above.data or 0) if "free_above" in uses else 0,
-                "tiers": self.tiers() if kind == "PRICE_BASED" else []}
+                "tiers": self.tiers() if kind == "PRICE_BASED" else [],
+                "min_days": self.min_days.data, "max_days": self.max_days.data}
 
 
 # Labelled by row for the error summary; their messages say "Order value from" and "Cost".

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -151,5 +151,9 @@ class ShippingMethod(db.Model):
     tiers: Mapped[list] = mapped_column(JSONType, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The delivery estimate in business days (0..60, min <= max; MethodForm), shown to
+    # shoppers as "arrives in 2–4 business days"; None: the merchant gave none.
+    min_days: Mapped[int | None] = mapped_column(SmallInteger)
+    max_days: Mapped[int | None] = mapped_column(SmallInteger)
 
     zone: Mapped[ShippingZone] = relationship(back_populates="methods")

@@ -18,6 +18,8 @@ class ShippingMethodRule:
     per_kg_cents: int = 0
     free_above_cents: int = 0
     tiers: tuple[tuple[int, int], ...] = ()
+    min_days: int | None = None
+    max_days: int | None = None
 
 
 @dataclass(frozen=True)
