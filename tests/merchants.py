@@ -270,6 +270,9 @@ def build_merchant(app, db, stem: str) -> Merchant:
     now = utcnow()
     db.session.execute(HourlyRollup.__table__.insert(),
                        rollup_rows(now - timedelta(days=400), now + timedelta(hours=1), frozenset({company.id})))
+    from storefront.analytics.rollups import rewrite_days
+
+    rewrite_days(now - timedelta(days=400), now + timedelta(hours=1), frozenset({company.id}))
     mark_dirty(company.id, then)
     # The commerce rollups: one row of each table, whatever the traffic above gives.
     from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from storefront.analytics import breakdowns
+from storefront.analytics import breakdowns, spans
 from storefront.analytics.models import COUNTERS, HourlyRollup
 from storefront.dates import merchant_zone
 from storefront.extensions import db
@@ -149,20 +149,15 @@ class Figures:
         return _rate(abandoned, self.counts["orders"] + abandoned)
 
 
-def _sums():
-    return [func.coalesce(func.sum(getattr(HourlyRollup, name)), 0) for name in COUNTERS]
-
-
-def _where(company_id: int, start: datetime, end: datetime, page_id: int | None):
-    conditions = [HourlyRollup.company_id == company_id, HourlyRollup.hour >= start, HourlyRollup.hour < end]
-    if page_id is not None:
-        conditions.append(HourlyRollup.landing_page_id == page_id)
-    return conditions
+def _sums(source):
+    return [func.coalesce(func.sum(source.c[name]), 0) for name in COUNTERS]
 
 
 def totals(company_id: int, start: datetime, end: datetime, page_id: int | None = None) -> Figures:
-    """Every counter summed over the rollup hours in [start, end): one query."""
-    row = db.session.execute(select(*_sums()).where(*_where(company_id, start, end, page_id))).one()
+    """Every counter summed over [start, end): one query on the whole UTC days' daily rows
+    and the edge hours' hourly rows (``spans.rows``)."""
+    source = spans.rows(company_id, start, end, page_id)
+    row = db.session.execute(select(*_sums(source))).one()
     return Figures(dict(zip(COUNTERS, (int(v) for v in row), strict=True)))
 
 
@@ -176,9 +171,10 @@ class Row:
 
 def grouped(company_id: int, start: datetime, end: datetime, by: tuple, page_id: int | None = None) -> list[Row]:
     """Counters summed per value of the rollup columns ``by`` (names), most visits first."""
-    columns = [getattr(HourlyRollup, name) for name in by]
-    statement = (select(*columns, *_sums()).where(*_where(company_id, start, end, page_id))
-                 .group_by(*columns).order_by(func.sum(HourlyRollup.visits).desc(), *columns))
+    source = spans.rows(company_id, start, end, page_id)
+    columns = [source.c[name] for name in by]
+    statement = (select(*columns, *_sums(source))
+                 .group_by(*columns).order_by(func.sum(source.c.visits).desc(), *columns))
     return [Row(tuple(r[:len(by)]), Figures(dict(zip(COUNTERS, (int(v) for v in r[len(by):]), strict=True))))
             for r in db.session.execute(statement)]
 
@@ -195,11 +191,22 @@ class Point:
 
 def series(company_id: int, span: DateRange, page_id: int | None = None) -> list[Point]:
     """Visits, orders and revenue per local day (per local hour for a one-day range), every
-    bucket present (zeros included). One query, grouped by rollup hour."""
-    r = HourlyRollup
-    statement = (select(r.hour, func.sum(r.visits), func.sum(r.orders), func.sum(r.revenue_cents))
-                 .where(*_where(company_id, span.start, span.end, page_id)).group_by(r.hour))
+    bucket present (zeros included). One query, grouped by rollup row time: the daily rows
+    of the UTC days that lie in one local date, the hourly rows of the rest."""
     hourly = span.days == 1
+    # A one-day range draws hours: never a daily row. Otherwise a UTC day whose hours
+    # straddle two local dates (any zone but UTC's offset) is read hour by hour.
+    if hourly:
+        h = HourlyRollup
+        conditions = [h.company_id == company_id, h.hour >= span.start, h.hour < span.end]
+        if page_id is not None:
+            conditions.append(h.landing_page_id == page_id)
+        statement = (select(h.hour, func.sum(h.visits), func.sum(h.orders), func.sum(h.revenue_cents))
+                     .where(*conditions).group_by(h.hour))
+    else:
+        r = spans.rows(company_id, span.start, span.end, page_id, span.zone)
+        statement = (select(r.c.moment, func.sum(r.c.visits), func.sum(r.c.orders), func.sum(r.c.revenue_cents))
+                     .group_by(r.c.moment))
     buckets: dict[str, list[int]] = {}
     if hourly:
         moment = span.start

@@ -75,6 +75,48 @@ class HourlyRollup(db.Model):
     leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DailyRollup(db.Model):
+    """One UTC day of ``HourlyRollup``: the same key (``day`` is the UTC midnight the day
+    starts at) and the same counters, each the sum of that day's hourly rows. Rewritten by
+    the refresh for every day one of whose hours it rewrote, in the same transaction and
+    under the same lock (``analytics.rollups``), so it always equals the sum of its hours.
+
+    Days are UTC, not the merchant's: the dashboard reads the whole UTC days inside a range
+    from here and the range's edge hours (a local day starts mid-UTC-day outside UTC) from
+    the hourly rows, so a timezone change never leaves stale rows.
+    """
+
+    __tablename__ = "analytics_daily"
+    __table_args__ = (
+        UniqueConstraint("company_id", "day", "landing_page_id", "variant_id", "utm_source", "utm_medium",
+                         "utm_campaign", name="uq_analytics_daily_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    day: Mapped[datetime] = mapped_column(UTCDateTime)
+    landing_page_id: Mapped[int] = mapped_column(Integer, default=0)
+    variant_id: Mapped[int] = mapped_column(Integer, default=0)
+    utm_source: Mapped[str] = mapped_column(String(200), default="")
+    utm_medium: Mapped[str] = mapped_column(String(200), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    unique_visitors: Mapped[int] = mapped_column(Integer, default=0)
+    page_views: Mapped[int] = mapped_column(Integer, default=0)
+    add_to_cart_visits: Mapped[int] = mapped_column(Integer, default=0)
+    checkout_starts: Mapped[int] = mapped_column(Integer, default=0)
+    payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_sq_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
+    new_leads: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_phone: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_name: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class RollupState(db.Model):
     """The refresh's one row (id 1): ``refreshed_until`` is the watermark (the hour up to
     which every hour was rewritten at least once); ``last_*_id`` the highest row ids of the

@@ -25,6 +25,13 @@ def _hour(column):
     return func.strftime(literal_column("'%Y-%m-%d %H:00:00'"), column)
 
 
+def _day(column):
+    """SQL for the UTC midnight starting a timestamp column's UTC day; read back with ``_as_hour``."""
+    if _postgres():
+        return func.date_trunc(literal_column("'day'"), func.timezone(literal_column("'UTC'"), column))
+    return func.strftime(literal_column("'%Y-%m-%d 00:00:00'"), column)
+
+
 def _as_hour(value) -> datetime:
     """A value of ``_hour`` (a datetime, or SQLite's text) as an aware UTC datetime."""
     if isinstance(value, str):

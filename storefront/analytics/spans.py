@@ -1,0 +1,80 @@
+"""Which rollup rows the dashboard reads for a range: the whole UTC days inside it from
+``analytics_daily`` and the hours left over (the range's edges) from ``analytics_hourly``.
+
+A day's row is the sum of its hourly rows (``analytics.rollups.rewrite_days``, same
+transaction and lock), so the union sums to exactly what the hourly rows alone give, with
+about a twenty-fourth of the rows for long ranges.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, literal, or_, select, union_all
+
+from storefront.analytics.models import COUNTERS, DailyRollup, HourlyRollup
+
+DAY = timedelta(days=1)
+KEY = ("landing_page_id", "variant_id", "utm_source", "utm_medium", "utm_campaign")
+
+
+def _one_local_date(day: datetime, zone: ZoneInfo | None) -> bool:
+    """Whether every hour of the UTC day starting at ``day`` falls on one local date of
+    ``zone`` (always, without a zone): only then can its daily row stand for its hours."""
+    if zone is None:
+        return True
+    return day.astimezone(zone).date() == (day + DAY - timedelta(hours=1)).astimezone(zone).date()
+
+
+def split(start: datetime, end: datetime, zone: ZoneInfo | None = None
+          ) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """[start, end) (aware, whole hours) as (day ranges, hour ranges), each a list of
+    half-open [from, to) UTC instants, together covering it once: the day ranges are the
+    whole UTC days inside it (with ``zone``, only those lying in one local date of it, for
+    a series per local day), the hour ranges the rest."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if day < start:
+        day += DAY
+    days: list[tuple[datetime, datetime]] = []
+    hours: list[tuple[datetime, datetime]] = []
+    cursor = start
+    while day + DAY <= end:
+        if _one_local_date(day, zone):
+            if cursor < day:
+                hours.append((cursor, day))
+            if days and days[-1][1] == day:
+                days[-1] = (days[-1][0], day + DAY)
+            else:
+                days.append((day, day + DAY))
+            cursor = day + DAY
+        day += DAY
+    if cursor < end:
+        hours.append((cursor, end))
+    return days, hours
+
+
+def _within(column, ranges):
+    return or_(*(and_(column >= low, column < high) for low, high in ranges))
+
+
+def rows(company_id: int, start: datetime, end: datetime, page_id: int | None = None,
+         zone: ZoneInfo | None = None):
+    """A subquery of the rollup rows covering [start, end) once: columns ``moment`` (the
+    row's UTC hour, or its UTC day's midnight), the key (``KEY``) and every counter
+    (``COUNTERS``). Own merchant's rows only; ``page_id`` narrows to one landing page."""
+    days, hours = split(start, end, zone)
+    parts = []
+    for model, moment, ranges in ((DailyRollup, DailyRollup.day, days), (HourlyRollup, HourlyRollup.hour, hours)):
+        if not ranges:
+            continue
+        conditions = [model.company_id == company_id, _within(moment, ranges)]
+        if page_id is not None:
+            conditions.append(model.landing_page_id == page_id)
+        parts.append(select(moment.label("moment"), *(getattr(model, n) for n in (*KEY, *COUNTERS)))
+                     .where(*conditions))
+    if not parts:  # an empty range: no rows, same columns
+        h = HourlyRollup
+        parts.append(select(h.hour.label("moment"), *(getattr(h, n) for n in (*KEY, *COUNTERS)))
+                     .where(literal(False)))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rollup")
