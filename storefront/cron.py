@@ -231,6 +231,18 @@ def analyse_payment_patterns() -> int:
     return _in_app(replan_retries)
 
 
+@_recorded
+def count_co_purchases() -> int:
+    """Nightly: rewrite each merchant's "Frequently bought together" counts from its paid
+    orders of the last 180 days; returns the rows written (see
+    ``checkout.co_purchase.rebuild_all``: idempotent, one transaction per merchant)."""
+    from storefront.checkout.co_purchase import rebuild_all
+
+    count = _in_app(rebuild_all)
+    log.info("cron: %d co-purchase rows written", count)
+    return count
+
+
 # (job, seconds between runs). Abandonment is checked often so recovery starts on time;
 # expiry is measured in days, so hourly is plenty. Expired stock reservations already count
 # nowhere, so releasing them every minute only keeps their table small. The visit buffer is
@@ -249,6 +261,7 @@ JOBS: tuple[tuple[Callable[[], int], int], ...] = (
     (analyse_payment_patterns, 24 * 60 * 60),
     (refresh_analytics, 5 * 60),
     (purge_events, 24 * 60 * 60),
+    (count_co_purchases, 24 * 60 * 60),
     (recovery_lifecycle, 60),
     (recovery_tick, 60),
 )

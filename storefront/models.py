@@ -20,6 +20,7 @@ from storefront.billing.models import (  # noqa: F401
 from storefront.billing.message_variants import MessageVariant  # noqa: F401
 from storefront.billing.upsell_models import UpsellOffer, UpsellPurchase  # noqa: F401
 from storefront.cart.models import Cart, LineItem, SavedCartItem  # noqa: F401
+from storefront.catalog.co_purchase import ProductPair  # noqa: F401
 from storefront.catalog.models import (  # noqa: F401
     Category,
     Product,

@@ -186,6 +186,7 @@ def _empty_postgres_tables(db, tables: list[str]) -> None:
 def app(_app):
     """The app with an app context pushed and empty tables."""
     from storefront.analytics.experiments import forget_plans
+    from storefront.catalog.co_purchase import clear_pairs_cache
     from storefront.extensions import db, limiter
     from storefront.landing.services import clear_section_cache
     from storefront.pricing.context import forget_pricing_config
@@ -200,6 +201,7 @@ def app(_app):
         clear_section_cache()
         forget_pricing_config()
         forget_plans()  # page ids come round again: a cached plan would outlive its page
+        clear_pairs_cache()  # so would a merchant's cached co-purchase pairs
     _app.config.clear()
     _app.config.update(saved)
 

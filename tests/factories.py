@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 from storefront.catalog.models import Product, ProductImage, Variant
+from storefront.checkout.models import Order, OrderLine
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
+from storefront.types import new_token
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real exports live in shared/, beside the repository; they are never copied into it.
@@ -106,3 +108,18 @@ def make_promotion(company, **fields):
     db.session.add(promotion)
     db.session.commit()
     return promotion
+
+
+def make_order(company, products, status="PAID", at=None) -> Order:
+    """A ``status`` order of one unit of each product's first variant, created ``at`` (default
+    now), written as rows (no payment): for what reads orders, e.g. the co-purchase count."""
+    last = db.session.execute(db.select(Order.id).order_by(Order.id.desc())).first()
+    placed = Order(company_id=company.id, number=f"{company.slug}-{(last[0] if last else 0) + 1}",
+                   token=new_token(), currency="USD", subtotal_cents=0, total_cents=0, amount_paid_cents=0,
+                   status=status, **({"created_at": at} if at else {}))
+    for product in products:
+        placed.lines.append(OrderLine(variant_id=product.variants[0].id, product_title=product.title,
+                                      unit_price_cents=100, quantity=1, line_total_cents=100))
+    db.session.add(placed)
+    db.session.commit()
+    return placed

@@ -176,6 +176,13 @@ def build_merchant(app, db, stem: str) -> Merchant:
     db.session.add(UpsellPurchase(company_id=company.id, order_id=order.id, variant_id=product.variants[0].id,
                                   product_title=mark(f"{stem}-UPSELL-TITLE"), amount_cents=1800, currency="USD",
                                   idempotency_key=f"upsell-{low}", status="FAILED"))
+    # "Frequently bought together": the nightly co-purchase count of the tee and the mug.
+    from storefront.catalog.co_purchase import ProductPair
+
+    db.session.add_all([ProductPair(company_id=company.id, product_id=product.id, other_product_id=mug.id,
+                                    orders_together=2, computed_at=utcnow()),
+                        ProductPair(company_id=company.id, product_id=mug.id, other_product_id=product.id,
+                                    orders_together=2, computed_at=utcnow())])
     db.session.commit()
     converted_lead = db.session.execute(select(Lead).filter_by(company_id=company.id)).scalar_one_or_none()
     if converted_lead is None:

@@ -97,7 +97,14 @@ def upsell_offers(cart: Cart | None, info: CartInfo, limit: int = MAX_SHOWN) -> 
     """
     if cart is None or info.is_empty:
         return []
-    candidates = _candidates(info, cart.company_id)
+    return buyable_offers(cart.company_id, _candidates(info, cart.company_id))[:limit]
+
+
+def buyable_offers(company_id: int, candidates: list[int]) -> list[UpsellOffer]:
+    """An offer for each product of ``candidates`` (the merchant's, in that order) that can be
+    bought now (``catalog.availability``), with its first sellable variant; one query, none
+    for no candidates. Another merchant's product id is ignored. Also used by
+    ``cart.together``."""
     if not candidates:
         return []
     first_image = (
@@ -108,8 +115,8 @@ def upsell_offers(cart: Cart | None, info: CartInfo, limit: int = MAX_SHOWN) -> 
         db.select(Variant, Product, MediaAsset)
         .join(Product, Product.id == Variant.product_id)
         .outerjoin(MediaAsset, MediaAsset.id == first_image)  # the first image's stored copy
-        .where(Product.id.in_(candidates), Product.company_id == cart.company_id,
-               Variant.company_id == cart.company_id, Product.status == "active", Product.published.is_(True))
+        .where(Product.id.in_(candidates), Product.company_id == company_id,
+               Variant.company_id == company_id, Product.status == "active", Product.published.is_(True))
         .order_by(Variant.product_id, Variant.position, Variant.id)
     ).all()
     best: dict[int, UpsellOffer] = {}
@@ -121,7 +128,7 @@ def upsell_offers(cart: Cart | None, info: CartInfo, limit: int = MAX_SHOWN) -> 
             price_cents=variant.price_cents, compare_at_cents=variant.compare_at_cents,
             image_src=variant.image_src, image=asset if asset is not None and asset.ready else None,
         )
-    return [best[product_id] for product_id in candidates if product_id in best][:limit]
+    return [best[product_id] for product_id in candidates if product_id in best]
 
 
 @event.listens_for(Session, "before_flush")

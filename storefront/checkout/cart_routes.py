@@ -12,6 +12,7 @@ from storefront.cart.services import (
     remove_line,
     update_quantity,
 )
+from storefront.cart.together import bought_together
 from storefront.cart.upsell import upsell_offers
 from storefront.checkout.info import fetch_checkout_info
 from storefront.checkout.services import apply_code, remove_code
@@ -37,8 +38,10 @@ def _render_cart(cart, status: int = 200, error: str | None = None):
     info = fetch_checkout_info(cart)
     shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
     urgency = cart_urgency(info.priced, cart.company_id) if cart is not None else None
+    upsell = upsell_offers(cart, info.cart_info)
+    together = bought_together(cart, info.cart_info, skip=[offer.product_id for offer in upsell])
     response = render("cart/page.html", "drawer", status=status, cart=info.cart_info, priced=info.priced,
-                      error=error, upsell=upsell_offers(cart, info.cart_info), urgency=urgency,
+                      error=error, upsell=upsell, together=together, urgency=urgency,
                       floating_cart_oob=_on_landing_page(), **shop)
     return no_store(response)
 
