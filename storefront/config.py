@@ -159,6 +159,8 @@ def load_config() -> dict:
         # Product images: originals and derivatives under MEDIA_ROOT, served at MEDIA_URL.
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or str(INSTANCE_DIR / "media"),
         "MEDIA_URL": os.environ.get("MEDIA_URL", "/media"),
+        # The trusted proxy header carrying the visitor's country (e.g. CF-IPCountry); unset: off.
+        "COUNTRY_HEADER": os.environ.get("COUNTRY_HEADER", "").strip(),
         # Only tests set this (never from the environment): lets the image fetcher reach
         # 127.0.0.1; private and link-local addresses stay refused either way.
         "MEDIA_FETCH_ALLOW_LOOPBACK": False,

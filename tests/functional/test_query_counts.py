@@ -260,3 +260,29 @@ def test_pay_with_a_test_card(app, db, company, shop, is_postgres):
     assert one_response.get_json()["status"] == "succeeded", one_response.get_json()
     assert six_response.get_json()["status"] == "succeeded", six_response.get_json()
     assert_constant("pay", one, six)
+
+
+def test_landing_page_with_the_country_header(app, db, shop):
+    """The visitor's country line (COUNTRY_HEADER) adds nothing without the setting, and with
+    it at most pricing's zone lookup, only while its per-process cache is cold."""
+    from factories import make_zone
+
+    from storefront.accounts.models import Company
+    from storefront.pricing.context import forget_pricing_config
+
+    make_zone(db.session.execute(db.select(Company)).scalar_one(), countries=("DE",))
+    germany = {"CF-IPCountry": "DE"}
+    fresh(app, lambda: app.test_client().get("/lp/big"))  # the experiment lookup's cache, warm
+    _, baseline = count(app, db, lambda: app.test_client().get("/lp/big"))
+    _, unconfigured = count(app, db, lambda: app.test_client().get("/lp/big", headers=germany))
+    app.config["COUNTRY_HEADER"] = "CF-IPCountry"
+    _, absent = count(app, db, lambda: app.test_client().get("/lp/big"))
+    forget_pricing_config()
+    cold_response, cold = count(app, db, lambda: app.test_client().get("/lp/big", headers=germany))
+    warm_response, warm = count(app, db, lambda: app.test_client().get("/lp/big", headers=germany))
+
+    assert "Shipping to Germany" in cold_response.get_data(as_text=True)
+    assert "Shipping to Germany" in warm_response.get_data(as_text=True)
+    assert len(unconfigured) == len(absent) == len(baseline) == len(warm)
+    assert len(cold) <= len(baseline) + 2  # the zones and their methods (selectinload), once
+    assert cold.pricings == warm.pricings == 0
