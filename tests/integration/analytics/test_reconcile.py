@@ -32,17 +32,30 @@ def test_every_gap_is_listed(app, db, company):
     db.session.add(ExperimentExposure(company_id=company.id, experiment_id=experiment.id, variant_id=variant,
                                       visitor_id=exposed_visit.visitor_id, created_at=at))
     fine = data.order(exposed_visit, at, 1000)
+    fine.experiment_variant_id = variant  # as checkout's order hook records it
     missing = data.order(data.visit(company, other, at), at, 1000)
+    # The order's own variant column against the exposure: another variant, and none.
+    variant_b = db.session.execute(db.select(ExperimentVariant.id).filter_by(experiment_id=experiment.id)
+                                   .order_by(ExperimentVariant.id.desc())).scalars().first()
+    switched, unrecorded = data.visit(company, other, at), data.visit(company, other, at)
+    for visit in (switched, unrecorded):
+        db.session.add(ExperimentExposure(company_id=company.id, experiment_id=experiment.id, variant_id=variant,
+                                          visitor_id=visit.visitor_id, created_at=at))
+    mismatch = data.order(switched, at, 1000)
+    mismatch.experiment_variant_id = variant_b
+    not_on_order = data.order(unrecorded, at, 1000)
     db.session.commit()
 
     found = {(gap.order_id, gap.kind) for gap in gaps(company.id, now - timedelta(days=1), now)}
 
-    assert found == {(lost.id, "utm_lost"), (orphan.id, "no_visit"), (missing.id, "variant_missing")}
+    assert variant_b != variant
+    assert found == {(lost.id, "utm_lost"), (orphan.id, "no_visit"), (missing.id, "variant_missing"),
+                     (mismatch.id, "variant_mismatch"), (not_on_order.id, "variant_not_on_order")}
     assert not {whole.id, fine.id} & {order_id for order_id, _kind in found}
     day = now.date()
     result = app.test_cli_runner().invoke(args=["analytics", "reconcile", "--company", "acme",
                                                 "--since", str(day - timedelta(days=1)), "--until", str(day)])
-    assert result.exit_code == 0 and "3 gaps" in result.output and "utm_source" in result.output
+    assert result.exit_code == 0 and "5 gaps" in result.output and "utm_source" in result.output
     bad = app.test_cli_runner().invoke(args=["analytics", "reconcile", "--company", "acme", "--since", "2026-05-10",
                                              "--until", "2026-05-01"])
     assert bad.exit_code != 0 and "before the start date" in bad.output
