@@ -81,7 +81,7 @@ def test_the_header_changes_no_price_and_stays_out_of_the_cached_sections(app, c
         assert "€45.00" in text
 
 
-def _cart_totals(client, country):
+def _checkout_shipping(client, country):
     headers = {"CF-IPCountry": country} if country else {}
     text = client.get("/lp/summer", headers=headers).get_data(as_text=True)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', text).group(1)
@@ -89,12 +89,15 @@ def _cart_totals(client, country):
     added = client.post("/cart/add", data={"variant_id": variant, "quantity": 1},
                         headers={"X-CSRFToken": token, "HX-Request": "true", **headers})
     assert added.status_code == 200
-    drawer = html.unescape(client.get("/cart", headers=headers).get_data(as_text=True))
-    return re.search(r'<div class="cart-totals">.*?</div>', drawer, re.S).group(0)
+    checkout = client.get("/checkout", headers=headers)
+    assert checkout.status_code == 200
+    text = html.unescape(checkout.get_data(as_text=True))
+    return re.search(r'<fieldset id="shipping-methods".*?</fieldset>', text, re.S).group(0)
 
 
-def test_the_cart_totals_ignore_the_header(app, shop, header):
-    """Checkout prices from the typed address only: a German or Japanese header changes nothing."""
-    plain = _cart_totals(app.test_client(), None)
-    assert "€45.00" in plain
-    assert _cart_totals(app.test_client(), "DE") == plain == _cart_totals(app.test_client(), "JP")
+def test_checkout_shipping_ignores_the_header(app, shop, header):
+    """Checkout prices shipping from the typed address only: before an address is typed, a
+    German or Japanese header offers no method and no cost."""
+    plain = _checkout_shipping(app.test_client(), None)
+    assert "Enter your address to see shipping options." in plain and "€4.90" not in plain
+    assert _checkout_shipping(app.test_client(), "DE") == plain == _checkout_shipping(app.test_client(), "JP")
