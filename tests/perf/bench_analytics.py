@@ -201,7 +201,8 @@ def main() -> None:
         pages = [LandingPage(company_id=company.id, slug=f"page-{n}", title=f"Page {n}", status="published")
                  for n in range(PAGES)]
         db.session.add_all(pages)
-        # PRODUCTS products in five categories; each page shows four of them in a grid.
+        # PRODUCTS products in five categories; each page shows four of them in a grid (no hero:
+        # the experiments' variant B is a plain copy of its page, as the rollups only need the split).
         categories = [Category(company_id=company.id, name=f"Category {n}", slug=f"category-{n}") for n in range(5)]
         products = [Product(company_id=company.id, handle=f"product-{n}", title=f"Product {n}",
                             categories=[categories[n % 5]],
@@ -221,7 +222,7 @@ def main() -> None:
         experiments = []
         for page in pages[:2]:
             experiment = create_experiment(company.id, page.id, f"Test on {page.title}", "", "conversion_rate",
-                                           [("Control", 50, None), ("B", 50, "A new promise")])
+                                           [("Control", 50, None), ("B", 50, None)])
             experiment.status, experiment.started_at = "running", start
             experiments.append(experiment)
         db.session.commit()
@@ -264,8 +265,10 @@ def main() -> None:
         sizes = db.session.execute(text(
             "SELECT pg_size_pretty(pg_total_relation_size('visit_events')), "
             "pg_size_pretty(pg_total_relation_size('analytics_hourly')), "
-            "(SELECT count(*) FROM analytics_hourly)")).one()
-        print(f"on disk: visit_events {sizes[0]} (with indexes), analytics_hourly {sizes[1]} ({sizes[2]:,} rows)")
+            "(SELECT count(*) FROM analytics_hourly), pg_size_pretty(pg_total_relation_size('analytics_daily')), "
+            "(SELECT count(*) FROM analytics_daily)")).one()
+        print(f"on disk: visit_events {sizes[0]} (with indexes), analytics_hourly {sizes[1]} ({sizes[2]:,} rows), "
+              f"analytics_daily {sizes[3]} ({sizes[4]:,} rows)")
         for name in ("analytics_product_hourly", "analytics_source_hourly", "analytics_category_hourly"):
             size, rows = db.session.execute(text(
                 f"SELECT pg_size_pretty(pg_total_relation_size('{name}')), (SELECT count(*) FROM {name})")).one()
@@ -282,6 +285,19 @@ def main() -> None:
         first_day = local_today - timedelta(days=days - 1)
         url = f"/admin/analytics?range=custom&start={first_day}&end={local_today}"
         print(f"dashboard, {days} days: {percentiles(client, url)}")
+    # The same screens read from the hourly rows alone (no whole day taken from analytics_daily),
+    # as before the daily rollup: the before/after of docs/analytics.md.
+    from storefront.analytics import spans
+
+    split = spans.split
+    spans.split = lambda start, end, zone=None: ([], [(start, end)])
+    try:
+        for days in (7, 30, 90):
+            first_day = local_today - timedelta(days=days - 1)
+            url = f"/admin/analytics?range=custom&start={first_day}&end={local_today}"
+            print(f"dashboard, {days} days, hourly rows only: {percentiles(client, url)}")
+    finally:
+        spans.split = split
     print(f"experiment results page: {percentiles(client, f'/admin/experiments/{experiment_id}')}")
     print(f"admin home (headline from the rollups): {percentiles(client, '/admin/')}")
 
