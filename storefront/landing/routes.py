@@ -18,6 +18,7 @@ from markupsafe import Markup
 from storefront.cookies import SAVED_HINT_COOKIE, VISITOR_COOKIE
 from storefront.landing import hooks
 from storefront.landing.builder import preview_page, redirected_page
+from storefront.landing.recently_viewed import recently_viewed
 from storefront.landing.services import published_page, rendered_sections
 from storefront.landing.versions import version_page
 from storefront.routing import Routes
@@ -33,11 +34,12 @@ PREVIEW_BANNER = Markup(
 )
 
 
-def _page_response(page, sections_html: Markup, look=None, welcome: bool = False):
+def _page_response(page, sections_html: Markup, look=None, welcome: bool = False, viewed=()):
     """The page rendered with its sections and the shopper's cart (shared by the public view
     and the preview, so both always get the same context); ``look`` is the page whose theme
     is shown (an experiment's version, else the page); ``welcome`` shows the returning
-    visitor's note (with their open cart or saved items)."""
+    visitor's note (with their open cart or saved items); ``viewed``: the visitor's recently
+    viewed products (``landing.recently_viewed``)."""
     response = make_response(
         render_template(
             "landing/page.html",
@@ -46,6 +48,7 @@ def _page_response(page, sections_html: Markup, look=None, welcome: bool = False
             sections_html=sections_html,
             welcome=welcome,
             saved_hint=welcome and bool(request.cookies.get(SAVED_HINT_COOKIE)),
+            viewed=viewed,
         )
     )
     response.vary.add("HX-Request")
@@ -77,7 +80,10 @@ def landing_page(slug: str):
         shown = version_page(version.page_id, page.company_id) or page
     # A new visit of a visitor seen before (the returning-visitor cookie, nothing new tracked).
     welcome = is_new and bool(request.cookies.get(VISITOR_COOKIE))
-    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown, welcome)
+    # Only a visitor seen before can have viewed other pages: a first view pays nothing.
+    visitor_id = request.cookies.get(VISITOR_COOKIE)
+    viewed = recently_viewed(page.company_id, visitor_id if visitor_id and len(visitor_id) <= 64 else None, page.id)
+    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown, welcome, viewed)
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)
