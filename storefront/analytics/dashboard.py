@@ -191,35 +191,29 @@ class Point:
 
 def series(company_id: int, span: DateRange, page_id: int | None = None) -> list[Point]:
     """Visits, orders and revenue per local day (per local hour for a one-day range), every
-    bucket present (zeros included). One query, grouped by rollup row time: the daily rows
-    of the UTC days that lie in one local date, the hourly rows of the rest."""
-    hourly = span.days == 1
-    # A one-day range draws hours: never a daily row. Otherwise a UTC day whose hours
-    # straddle two local dates (any zone but UTC's offset) is read hour by hour.
-    if hourly:
-        h = HourlyRollup
-        conditions = [h.company_id == company_id, h.hour >= span.start, h.hour < span.end]
-        if page_id is not None:
-            conditions.append(h.landing_page_id == page_id)
-        statement = (select(h.hour, func.sum(h.visits), func.sum(h.orders), func.sum(h.revenue_cents))
-                     .where(*conditions).group_by(h.hour))
-    else:
-        r = spans.rows(company_id, span.start, span.end, page_id, span.zone)
-        statement = (select(r.c.moment, func.sum(r.c.visits), func.sum(r.c.orders), func.sum(r.c.revenue_cents))
-                     .group_by(r.c.moment))
-    buckets: dict[str, list[int]] = {}
-    if hourly:
-        moment = span.start
-        while moment < span.end:
-            buckets.setdefault(f"{moment.astimezone(span.zone):%H}:00", [0, 0, 0])
-            moment += timedelta(hours=1)
-    else:
-        for n in range(span.days):
-            buckets[(span.first + timedelta(days=n)).isoformat()] = [0, 0, 0]
+    bucket present (zeros included). One query: per local day, the whole UTC days' daily rows
+    corrected by the few hours of each on another local date (``spans.local_days``); per
+    hour, the hourly rows."""
+    if span.days > 1:
+        buckets = {(span.first + timedelta(days=n)).isoformat(): [0, 0, 0] for n in range(span.days)}
+        for day, values in spans.local_days(company_id, span.start, span.end, span.zone, page_id).items():
+            bucket = buckets.setdefault(day.isoformat(), [0, 0, 0])
+            for i, value in enumerate(values):
+                bucket[i] += value
+        return [Point(label, *values) for label, values in buckets.items()]
+    h = HourlyRollup
+    conditions = [h.company_id == company_id, h.hour >= span.start, h.hour < span.end]
+    if page_id is not None:
+        conditions.append(h.landing_page_id == page_id)
+    statement = (select(h.hour, func.sum(h.visits), func.sum(h.orders), func.sum(h.revenue_cents))
+                 .where(*conditions).group_by(h.hour))
+    buckets = {}
+    moment = span.start
+    while moment < span.end:
+        buckets.setdefault(f"{moment.astimezone(span.zone):%H}:00", [0, 0, 0])
+        moment += timedelta(hours=1)
     for hour, visits, orders, revenue in db.session.execute(statement):
-        local = hour.astimezone(span.zone)
-        key = f"{local:%H}:00" if hourly else local.date().isoformat()
-        bucket = buckets.setdefault(key, [0, 0, 0])
+        bucket = buckets.setdefault(f"{hour.astimezone(span.zone):%H}:00", [0, 0, 0])
         bucket[0] += int(visits or 0)
         bucket[1] += int(orders or 0)
         bucket[2] += int(revenue or 0)
