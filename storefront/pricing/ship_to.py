@@ -83,12 +83,15 @@ def visitor_country() -> str | None:
 
 def ship_to_for_request(company_id: int, cart=None) -> ShipTo | None:
     """The line's data for this request's visitor, or None when the header is off, absent or
-    not a country. ``cart``: the shopper's cart summary (``item_count``, ``grams``,
+    not a country, or the merchant has no zones. ``cart``: the shopper's cart summary (``item_count``, ``grams``,
     ``subtotal_cents`` when known), else an empty cart. Zones come from pricing's cache: at
     most their one lookup, and none without the header."""
     country = visitor_country()
     if country is None:
         return None
-    return ship_to_country(load_zones(company_id), country, item_count=getattr(cart, "item_count", 0) or 1,
+    zones = load_zones(company_id)
+    if not zones:
+        return None  # no zones: checkout ships everywhere for free, nothing to single out
+    return ship_to_country(zones, country, item_count=getattr(cart, "item_count", 0) or 1,
                            grams=getattr(cart, "grams", 0) or 0,
                            subtotal_cents=getattr(cart, "subtotal_cents", 0) or 0)
