@@ -1,7 +1,9 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
 from storefront.accounts.cron_runs import CronRun  # noqa: F401
 from storefront.accounts.models import Company, LoginThrottle, User  # noqa: F401
+from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup  # noqa: F401
 from storefront.analytics.models import (  # noqa: F401
+    DailyRollup,
     DirtyHour,
     Experiment,
     ExperimentExposure,
@@ -9,7 +11,7 @@ from storefront.analytics.models import (  # noqa: F401
     HourlyRollup,
     RollupState,
 )
-from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup  # noqa: F401
+from storefront.billing.message_variants import MessageVariant  # noqa: F401
 from storefront.billing.models import (  # noqa: F401
     Invoice,
     PaymentAttempt,
@@ -17,7 +19,6 @@ from storefront.billing.models import (  # noqa: F401
     Subscription,
     SubscriptionPlan,
 )
-from storefront.billing.message_variants import MessageVariant  # noqa: F401
 from storefront.billing.upsell_models import UpsellOffer, UpsellPurchase  # noqa: F401
 from storefront.cart.models import Cart, LineItem, SavedCartItem  # noqa: F401
 from storefront.catalog.co_purchase import ProductPair  # noqa: F401
@@ -49,5 +50,5 @@ from storefront.pricing.models import (  # noqa: F401
     ShippingZone,
     TaxRate,
 )
-from storefront.visits.models import Visit, VisitEvent  # noqa: F401
 from storefront.recovery.models import CartIntervention, CartSaveAttempt, CartSaveConfig  # noqa: F401
+from storefront.visits.models import Visit, VisitEvent  # noqa: F401

@@ -35,7 +35,6 @@ def _private(response):
 def register_admin(app: Flask) -> None:
     """Add every screen's routes to ``bp`` and register it on ``app``."""
     from storefront.admin import analytics as analytics_screen
-    from storefront.admin import experiments as experiments_screen
     from storefront.admin import (
         auth,
         carts,
@@ -54,6 +53,7 @@ def register_admin(app: Flask) -> None:
         themes,
     )
     from storefront.admin import dunning_messages as dunning_messages_screen
+    from storefront.admin import experiments as experiments_screen
     from storefront.admin import lead_intake as lead_intake_screen
     from storefront.admin import product_images as product_images_screen
     from storefront.admin import recovery as recovery_screen

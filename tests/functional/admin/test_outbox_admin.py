@@ -7,7 +7,6 @@ import html
 import re
 from datetime import timedelta
 
-
 from storefront.accounts.models import Company
 from storefront.notifications import records
 from storefront.notifications.models import EMAIL, SMS, VOICE, OutboundMessage

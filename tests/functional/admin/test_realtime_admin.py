@@ -8,7 +8,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-
 from storefront.accounts.models import Company
 from storefront.recovery import realtime, services
 from storefront.types import utcnow
