@@ -27,11 +27,11 @@ from storefront.analytics.experiments import (
     update_experiment,
     variants_of,
 )
-from storefront.analytics.forms import MAX_VARIANTS, ExperimentForm
+from storefront.analytics.forms import MAX_VARIANTS, ConcludeForm, ExperimentForm
 from storefront.analytics.models import EXPERIMENT_METRICS, Experiment
 from storefront.extensions import db
 from storefront.htmx import render
-from storefront.inputs import multiline, optional_int
+from storefront.inputs import multiline
 from storefront.routing import Routes
 
 routes = Routes()
@@ -91,7 +91,7 @@ def new_experiment():
     form = _form(company)
     if request.method == "GET":
         return _form_page(form)
-    if "add_variant" in request.form:
+    if form.add_variant.data:
         return _more(form, None)
     if not form.validate():
         return kit.invalid(_form_page(form, status=422))
@@ -119,7 +119,7 @@ def edit_experiment(experiment_id: int):
     form = _form(company, found)
     if request.method == "GET":
         return _form_page(form, found)
-    if "add_variant" in request.form:
+    if form.add_variant.data:
         return _more(form, found)
     if found.status not in ("draft", "running"):
         form.fail(None, "Only a draft or running experiment can change.")
@@ -159,7 +159,9 @@ def experiment(experiment_id: int):
 def conclude_experiment(experiment_id: int):
     """Conclude with the posted ``variant`` (an id of this experiment's variants): its
     headline becomes the page's (409 with the reason when refused)."""
-    variant_id = optional_int(request.form.get("variant"), 1) or 0
+    form = ConcludeForm()
+    # An unreadable choice is no variant of this experiment: the service says so (409).
+    variant_id = (form.variant.data or 0) if form.validate() else 0
     return _change(experiment_id, lambda found: conclude(found, variant_id, current_user.id),
                    "Experiment concluded: the chosen version is now the page.")
 

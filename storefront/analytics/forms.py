@@ -20,6 +20,7 @@ from wtforms.fields import FieldList, FormField, HiddenField
 
 from storefront.analytics.models import EXPERIMENT_METRICS
 from storefront.forms import AdminForm, Choice, Flag, Paragraphs, Text, WholeNumber, to_id
+from storefront.inputs import DB_INT_MAX
 
 MAX_VARIANTS = 4  # besides the control; more splits the traffic too thin to ever conclude
 
@@ -64,6 +65,8 @@ class ExperimentForm(AdminForm):
     metric = Choice("Primary metric", required=True, choices=list(EXPERIMENT_METRICS.items()))
     control_weight = WholeNumber("Control's share of traffic (%)", low=1, high=99, required=True)
     variants = Entries(FormField(VariantEntry), min_entries=1, max_entries=MAX_VARIANTS)
+    # The "Add a variant" button: the post shows the form again with one more blank variant.
+    add_variant = Flag("Add a variant")
 
     editing = False
     running = False
@@ -135,3 +138,11 @@ class RetentionForm(AdminForm):
     """How many days the raw event log is kept (``analytics.retention``: 31 to 1,825)."""
 
     days = WholeNumber("Keep raw events for (days)", low=31, high=1825, required=True)
+
+
+
+class ConcludeForm(AdminForm):
+    """Conclude an experiment with the chosen ``variant`` (a variant id; whether it is one of
+    this experiment's is the service's rule, ``analytics.experiments.conclude``)."""
+
+    variant = WholeNumber("Winning version", low=1, high=DB_INT_MAX)

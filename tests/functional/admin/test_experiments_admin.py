@@ -173,3 +173,15 @@ def test_concluding_makes_the_winner_the_page_with_an_audit(app, admin, db, comp
         assert "Free returns, always" in app.test_client().get("/lp/summer-sale").get_data(as_text=True)
     again = admin.post(f"/admin/experiments/{experiment.id}/conclude", data={"csrf_token": token, "variant": str(winner.id)})
     assert again.status_code == 409
+
+
+@pytest.mark.parametrize("value", ["", "abc", "²", "-3", str(2**31)])
+def test_an_unreadable_winner_is_refused_with_the_reason_and_concludes_nothing(admin, db, company, page, value):
+    experiment = create_experiment(company.id, page.id, "Unreadable", "", "conversion_rate",
+                                   [("Control", 50, None), ("B", 50, "Free returns, always")])
+    start(experiment)
+    refused = admin.post(f"/admin/experiments/{experiment.id}/conclude",
+                         data={"csrf_token": _token(admin), "variant": value})
+    assert refused.status_code == 409 and "Choose one of this experiment" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert experiment.status == "running" and experiment.winner_variant_id is None
