@@ -23,7 +23,33 @@ COUNTERS: tuple[str, ...] = (
 )
 
 
-class HourlyRollup(db.Model):
+class _KeyAndCounters:
+    """The key parts (besides the merchant and the time) and the counters that the hourly
+    and the daily rollup share; their meaning is on ``HourlyRollup``."""
+
+    landing_page_id: Mapped[int] = mapped_column(Integer, default=0)
+    variant_id: Mapped[int] = mapped_column(Integer, default=0)
+    utm_source: Mapped[str] = mapped_column(String(200), default="")
+    utm_medium: Mapped[str] = mapped_column(String(200), default="")
+    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    unique_visitors: Mapped[int] = mapped_column(Integer, default=0)
+    page_views: Mapped[int] = mapped_column(Integer, default=0)
+    add_to_cart_visits: Mapped[int] = mapped_column(Integer, default=0)
+    checkout_starts: Mapped[int] = mapped_column(Integer, default=0)
+    payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_sq_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
+    new_leads: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_phone: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_name: Mapped[int] = mapped_column(Integer, default=0)
+    leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HourlyRollup(_KeyAndCounters, db.Model):
     """One hour (UTC) of one merchant's traffic for one key: landing page, experiment
     variant, UTM source / medium / campaign. A missing key part is stored as 0 (no page, no
     variant) or "" (no UTM value), so the key is unique without NULLs.
@@ -53,29 +79,9 @@ class HourlyRollup(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     hour: Mapped[datetime] = mapped_column(UTCDateTime)
-    landing_page_id: Mapped[int] = mapped_column(Integer, default=0)
-    variant_id: Mapped[int] = mapped_column(Integer, default=0)
-    utm_source: Mapped[str] = mapped_column(String(200), default="")
-    utm_medium: Mapped[str] = mapped_column(String(200), default="")
-    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
-    visits: Mapped[int] = mapped_column(Integer, default=0)
-    unique_visitors: Mapped[int] = mapped_column(Integer, default=0)
-    page_views: Mapped[int] = mapped_column(Integer, default=0)
-    add_to_cart_visits: Mapped[int] = mapped_column(Integer, default=0)
-    checkout_starts: Mapped[int] = mapped_column(Integer, default=0)
-    payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
-    orders: Mapped[int] = mapped_column(Integer, default=0)
-    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue_sq_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
-    new_leads: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_phone: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_name: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DailyRollup(db.Model):
+class DailyRollup(_KeyAndCounters, db.Model):
     """One UTC day of ``HourlyRollup``: the same key (``day`` is the UTC midnight the day
     starts at) and the same counters, each the sum of that day's hourly rows. Rewritten by
     the refresh for every day one of whose hours it rewrote, in the same transaction and
@@ -95,26 +101,6 @@ class DailyRollup(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     day: Mapped[datetime] = mapped_column(UTCDateTime)
-    landing_page_id: Mapped[int] = mapped_column(Integer, default=0)
-    variant_id: Mapped[int] = mapped_column(Integer, default=0)
-    utm_source: Mapped[str] = mapped_column(String(200), default="")
-    utm_medium: Mapped[str] = mapped_column(String(200), default="")
-    utm_campaign: Mapped[str] = mapped_column(String(200), default="")
-    visits: Mapped[int] = mapped_column(Integer, default=0)
-    unique_visitors: Mapped[int] = mapped_column(Integer, default=0)
-    page_views: Mapped[int] = mapped_column(Integer, default=0)
-    add_to_cart_visits: Mapped[int] = mapped_column(Integer, default=0)
-    checkout_starts: Mapped[int] = mapped_column(Integer, default=0)
-    payments_submitted: Mapped[int] = mapped_column(Integer, default=0)
-    orders: Mapped[int] = mapped_column(Integer, default=0)
-    revenue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue_sq_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    abandoned_carts: Mapped[int] = mapped_column(Integer, default=0)
-    new_leads: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_email: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_phone: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_name: Mapped[int] = mapped_column(Integer, default=0)
-    leads_with_address: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RollupState(db.Model):
