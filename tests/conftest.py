@@ -220,7 +220,7 @@ def client(app):
 
 @pytest.fixture()
 def queue(app):
-    """The RQ queue on the test Redis, emptied; skips when TEST_REDIS_URL is unset."""
+    """The RQ queue on the test Redis, emptied with all its registries; skips when TEST_REDIS_URL is unset."""
     from rq import Queue
 
     from storefront.queue import redis_connection
@@ -229,9 +229,21 @@ def queue(app):
         pytest.skip("needs TEST_REDIS_URL")
     conn = redis_connection()
     q = Queue("default", connection=conn)
-    q.empty()
+    _empty_queue(q)
     yield q
-    q.empty()
+    _empty_queue(q)
+
+
+def _empty_queue(queue) -> None:
+    """Empty ``queue`` and every registry of it, deleting the jobs: an earlier test's retry
+    waiting for its interval (scheduled), a worker killed mid-job (running), a job waiting on
+    another (deferred), and finished and failed jobs would otherwise show in the next."""
+    queue.empty()
+    for registry in (queue.scheduled_job_registry, queue.started_job_registry, queue.deferred_job_registry,
+                     queue.finished_job_registry, queue.failed_job_registry, queue.canceled_job_registry):
+        for job_id in registry.get_job_ids(cleanup=False):
+            queue.connection.delete(queue.job_class.key_for(job_id))
+        queue.connection.delete(registry.key)  # the running registry keys job and execution ids
 
 
 @pytest.fixture()

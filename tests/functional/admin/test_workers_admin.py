@@ -17,19 +17,6 @@ from storefront.accounts import cron_runs
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture()
-def queue(queue):
-    """The test Redis's default queue with its failed registry emptied before and after."""
-    def empty():
-        registry = queue.failed_job_registry
-        for job_id in registry.get_job_ids():
-            registry.remove(job_id, delete_job=True)
-
-    empty()
-    yield queue
-    empty()
-
-
 def failed_job(queue):
     """A job that raises ZeroDivisionError, run by a real worker: it lands in the failed registry."""
     from rq import SimpleWorker
