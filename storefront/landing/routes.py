@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from flask import (
     abort,
+    current_app,
     make_response,
     redirect,
     render_template,
@@ -16,10 +17,17 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from storefront.cookies import SAVED_HINT_COOKIE, VISITOR_COOKIE
+from storefront.countries import header_country
 from storefront.landing import hooks
 from storefront.landing.builder import preview_page, redirected_page
 from storefront.landing.recently_viewed import recently_viewed
-from storefront.landing.services import published_page, rendered_sections
+from storefront.landing.services import (
+    cached_whole_page,
+    keep_whole_page,
+    published_page,
+    rendered_sections,
+    whole_page_key,
+)
 from storefront.landing.versions import version_page
 from storefront.routing import Routes
 from storefront.visits.services import set_visit_cookies, track_landing_view
@@ -55,6 +63,13 @@ def _page_response(page, sections_html: Markup, look=None, welcome: bool = False
     return response
 
 
+def _country() -> str | None:
+    """The visitor's country from the configured proxy header (``countries.header_country``),
+    or None: part of the whole-page cache's key, since the shipping line depends on it."""
+    name = current_app.config["COUNTRY_HEADER"]
+    return header_country(request.headers.get(name)) if name else None
+
+
 @routes.get("/lp/<slug>")
 def landing_page(slug: str):
     """Render a published landing page; 301 from a renamed page's old address (keeping the
@@ -78,12 +93,23 @@ def landing_page(slug: str):
     if version is not None and version.page_id is not None:
         # The version's sections, products and theme; the page's address, title and shop.
         shown = version_page(version.page_id, page.company_id) or page
-    # A new visit of a visitor seen before (the returning-visitor cookie, nothing new tracked).
-    welcome = is_new and bool(request.cookies.get(VISITOR_COOKIE))
-    # Only a visitor seen before can have viewed other pages: a first view pays nothing.
-    visitor_id = request.cookies.get(VISITOR_COOKIE)
-    viewed = recently_viewed(page.company_id, visitor_id if visitor_id and len(visitor_id) <= 64 else None, page.id)
-    response = _page_response(page, Markup(rendered_sections(shown, generate_csrf())), shown, welcome, viewed)
+    token = generate_csrf()
+    # A first view without any cookie (an ad click) sees what every such visitor sees.
+    key = whole_page_key(page, shown, _country()) if not request.cookies else None
+    html = cached_whole_page(key, token) if key else None
+    if html is not None:
+        response = make_response(html)
+        response.vary.add("HX-Request")
+    else:
+        # A new visit of a visitor seen before (the returning-visitor cookie, nothing new tracked).
+        welcome = is_new and bool(request.cookies.get(VISITOR_COOKIE))
+        # Only a visitor seen before can have viewed other pages: a first view pays nothing.
+        visitor_id = request.cookies.get(VISITOR_COOKIE)
+        viewed = recently_viewed(page.company_id, visitor_id if visitor_id and len(visitor_id) <= 64 else None,
+                                 page.id)
+        response = _page_response(page, Markup(rendered_sections(shown, token)), shown, welcome, viewed)
+        if key:
+            keep_whole_page(key, response.get_data(as_text=True), token, shown, (visit.token, visit.visitor_id))
     response.headers["Cache-Control"] = "private, no-cache"
     if is_new:
         set_visit_cookies(response, visit)

@@ -1,4 +1,5 @@
-"""Landing-page reads: the published page by slug and its sections, rendered once and cached."""
+"""Landing-page reads: the published page by slug, its sections rendered once and cached,
+and the whole page as a first view without cookies sees it, cached too."""
 from __future__ import annotations
 
 import threading
@@ -24,6 +25,12 @@ _section_cache: dict[tuple, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
 # Published pages by slug: {slug: (expires_at, detached LandingPage)}.
 _page_cache: dict[str, tuple[float, LandingPage]] = {}
+# Whole pages as a visitor without any cookie sees them (``whole_page``), with the CSRF
+# token replaced by the placeholder: {key: (expires_at, html)}.
+_whole_page_cache: dict[tuple, tuple[float, str]] = {}
+# Keys vary by page, version and country header: a bound keeps a flood of odd header
+# values from growing the process.
+WHOLE_PAGE_ENTRIES = 256
 CSRF_PLACEHOLDER = "__CSRF_TOKEN__"
 
 
@@ -123,6 +130,47 @@ def rendered_sections(page: LandingPage, csrf_token: str) -> str:
     return entry[1].replace(CSRF_PLACEHOLDER, csrf_token)
 
 
+def whole_page_key(page: LandingPage, shown: LandingPage, country: str | None) -> tuple | None:
+    """The whole-page cache's key for ``page`` shown as ``shown`` (an experiment's version,
+    else the page) to a visitor in ``country`` (the proxy header's alpha-2 code, or None),
+    or None when the cache is off (SECTION_CACHE_SECONDS 0). Only for a request without any
+    cookie: such a visitor has no cart, session, flash, saved items or visit history, so
+    nothing on the page is their own. The app is part of the key: tests build several."""
+    if current_app.config["SECTION_CACHE_SECONDS"] <= 0:
+        return None
+    return (id(current_app._get_current_object()), page.id, page.updated_at, shown.id, shown.updated_at,
+            country or "")
+
+
+def cached_whole_page(key: tuple, csrf_token: str) -> str | None:
+    """The cached page for ``key`` (``whole_page_key``) with ``csrf_token`` filled in, or
+    None when there is none or it expired."""
+    entry = _whole_page_cache.get(key)
+    if entry is None or entry[0] <= time.monotonic():
+        return None
+    return entry[1].replace(CSRF_PLACEHOLDER, csrf_token)
+
+
+def keep_whole_page(key: tuple, html: str, csrf_token: str, shown: LandingPage, private: tuple[str, ...]) -> bool:
+    """Cache ``html``, the page rendered for ``key`` with ``csrf_token``, until its sections'
+    cached rendering expires (a countdown's deadline included). Nothing is kept when any of
+    ``private`` (the visit's own ids) appears in it. Returns whether it was kept."""
+    if not csrf_token or csrf_token not in html or any(value and value in html for value in private):
+        return False
+    section_entry = _section_cache.get((shown.id, shown.updated_at))
+    if section_entry is None:
+        return False
+    with _cache_lock:
+        if len(_whole_page_cache) >= WHOLE_PAGE_ENTRIES:
+            now = time.monotonic()
+            for stale in [k for k, (expires, _html) in _whole_page_cache.items() if expires <= now]:
+                del _whole_page_cache[stale]
+            if len(_whole_page_cache) >= WHOLE_PAGE_ENTRIES:
+                return False
+        _whole_page_cache[key] = (section_entry[0], html.replace(csrf_token, CSRF_PLACEHOLDER))
+    return True
+
+
 # Any change to what a page shows, flushed in this process, drops the caches at once (admin
 # edits, imports); other processes catch up within SECTION_CACHE_SECONDS.
 _SHOWN_ON_PAGES = (LandingPage, Section, LandingPageProduct, Product, ProductImage, Variant)
@@ -148,3 +196,4 @@ def clear_section_cache() -> None:
     with _cache_lock:
         _section_cache.clear()
         _page_cache.clear()
+        _whole_page_cache.clear()
