@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import Response, abort, request, url_for
 
 from storefront.landing.models import LandingPage
+from storefront.landing.versions import VERSION_STATUS
 from storefront.routing import Routes
 from storefront.themes.css import data_attributes, presets_css
 from storefront.themes.css import stylesheet as render_stylesheet
-from storefront.themes.services import page_for_stylesheet, page_theme, theme_version
+from storefront.themes.services import page_for_stylesheet, page_theme, theme_version, version_key
 from storefront.themes.validation import resolve
 
 routes = Routes()
@@ -31,14 +32,15 @@ def css_response(css: str, digest: str, cache_control: str) -> Response:
 
 @routes.get("/lp/<slug>/theme.css")
 def stylesheet(slug: str):
-    """The page's theme as CSS custom properties on ``:root``; 404 for an unknown slug or a
-    draft without its preview token (``?preview=``)."""
-    page = page_for_stylesheet(slug, request.args.get("preview"))
+    """The page's theme as CSS custom properties on ``:root``; 404 for an unknown slug, an
+    experiment's version without its key (``?key=``) or a draft without its preview token
+    (``?preview=``)."""
+    page = page_for_stylesheet(slug, request.args.get("preview"), request.args.get("key"))
     if page is None:
         abort(404)
     css, digest = render_stylesheet(page_theme(page))
-    if page.status != "published":
-        cache = "private, no-cache"
+    if page.status not in ("published", VERSION_STATUS):
+        cache = "private, no-cache"  # a draft's theme changes under the same preview link
     elif request.args.get("v") == digest:
         cache = LONG_CACHE
     else:
@@ -56,9 +58,12 @@ def presets_stylesheet():
 
 @routes.app_template_global()
 def theme_stylesheet_url(page: LandingPage) -> str:
-    """The versioned URL of ``page``'s theme stylesheet (with its preview token for a draft)."""
+    """The versioned URL of ``page``'s theme stylesheet: with the key of an experiment's
+    version (``version_key``), or the preview token of a draft."""
     args = {"slug": page.slug, "v": theme_version(page)}
-    if page.status != "published" and page.preview_token:
+    if page.status == VERSION_STATUS:
+        args["key"] = version_key(page)  # never the version's preview token: it opens the page
+    elif page.status != "published" and page.preview_token:
         args["preview"] = page.preview_token
     return url_for("themes.stylesheet", **args)
 

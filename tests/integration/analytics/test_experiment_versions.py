@@ -4,6 +4,8 @@ cookie changes nothing); the order records the variant in its own column and the
 count it there; concluding replaces every aspect of the page with the winner's."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -66,6 +68,7 @@ def test_each_visitor_sees_their_variants_sections_products_and_theme(app, db, c
         shown = _shown(body)
         assert shown in {(True, True, True), (False, False, False)}
         assert (f"/lp/{version.slug}/theme.css" in body) == shown[0]  # the version's theme with it
+        assert version.preview_token not in body  # the link that opens the version's whole page
         client.set_cookie("sf_variant", "999")  # a forged variant cookie is not read
         assert _shown(client.get("/lp/summer-sale").get_data(as_text=True)) == shown
         seen.add(shown[0])
@@ -74,10 +77,27 @@ def test_each_visitor_sees_their_variants_sections_products_and_theme(app, db, c
     assert app.test_client().get(f"/lp/{version.slug}").status_code == 404
 
 
-def test_the_theme_stylesheet_of_a_version_needs_its_token(app, db, company, page):
-    _experiment, version = _with_edited_version(db, company, page)
+def test_the_theme_stylesheet_of_a_version_needs_its_key(app, db, company, page):
+    from storefront.themes.services import version_key
+
+    experiment, version = _with_edited_version(db, company, page)
+    start(experiment)
     client = app.test_client()
     assert client.get(f"/lp/{version.slug}/theme.css").status_code == 404
+    for wrong in ("0" * 32, version_key(page), "x", "é" * 40):  # another page's key, or no key at all
+        assert client.get(f"/lp/{version.slug}/theme.css", query_string={"key": wrong}).status_code == 404
+    linked = None
+    for _ in range(30):  # a visitor shown the version follows the page's own link
+        body = app.test_client().get("/lp/summer-sale").get_data(as_text=True)
+        match = re.search(rf'href="(/lp/{re.escape(version.slug)}/theme\.css\?[^"]+)"', body)
+        if match:
+            linked = html.unescape(match.group(1))
+            break
+    assert linked is not None and "preview=" not in linked
+    css = client.get(linked)
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # The preview link still opens a draft's stylesheet, as before.
     assert client.get(f"/lp/{version.slug}/theme.css?preview={version.preview_token}").status_code == 200
 
 
