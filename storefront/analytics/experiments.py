@@ -93,7 +93,9 @@ def is_bot(user_agent: str | None) -> bool:
     return bool(BOT_PATTERN.search(user_agent or ""))
 
 
-_plans: dict[int, tuple[float, Plan | None]] = {}
+# Per page: (expires_at, its running experiment's plan or None, whether any experiment of
+# it ever started).
+_plans: dict[int, tuple[float, Plan | None, bool]] = {}
 _plans_lock = threading.Lock()
 
 
@@ -103,27 +105,37 @@ def forget_plans() -> None:
         _plans.clear()
 
 
-def running_plan(page_id: int) -> Plan | None:
-    """The page's running experiment, from a per-process cache kept EXPERIMENT_CACHE_SECONDS
-    (default 10): a landing view usually costs no statement for it."""
+def _page_experiments(page_id: int) -> tuple[Plan | None, bool]:
+    """(The page's running experiment's plan or None, whether any experiment of the page
+    ever started), from a per-process cache kept EXPERIMENT_CACHE_SECONDS (default 10): one
+    query on a miss, over the variants of the page's started experiments."""
     ttl = float(current_app.config.get("EXPERIMENT_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
     now = time.monotonic()
     cached = _plans.get(page_id)
     if cached is not None and cached[0] > now and ttl > 0:
-        return cached[1]
+        return cached[1], cached[2]
     rows = db.session.execute(
         select(Experiment.id, Experiment.company_id, ExperimentVariant.id, ExperimentVariant.weight,
-               ExperimentVariant.headline, ExperimentVariant.is_control, ExperimentVariant.page_id)
+               ExperimentVariant.headline, ExperimentVariant.is_control, ExperimentVariant.page_id,
+               Experiment.status)
         .join(ExperimentVariant, ExperimentVariant.experiment_id == Experiment.id)
-        .where(Experiment.landing_page_id == page_id, Experiment.status == "running")
+        .where(Experiment.landing_page_id == page_id, Experiment.started_at.is_not(None))
         .order_by(ExperimentVariant.position, ExperimentVariant.id)
     ).all()
+    running = [r for r in rows if r[7] == "running"]
     plan = None
-    if rows:
-        plan = Plan(rows[0][0], rows[0][1], tuple(Arm(*r[2:7]) for r in rows if r[0] == rows[0][0]))
+    if running:
+        first = running[0][0]
+        plan = Plan(first, running[0][1], tuple(Arm(*r[2:7]) for r in running if r[0] == first))
     with _plans_lock:
-        _plans[page_id] = (now + ttl, plan)
-    return plan
+        _plans[page_id] = (now + ttl, plan, bool(rows))
+    return plan, bool(rows)
+
+
+def running_plan(page_id: int) -> Plan | None:
+    """The page's running experiment, from a per-process cache kept EXPERIMENT_CACHE_SECONDS
+    (default 10): a landing view usually costs no statement for it."""
+    return _page_experiments(page_id)[0]
 
 
 def variant_for_view(page, visitor_id: str, user_agent: str | None, new_visit: bool) -> Arm | None:
@@ -367,12 +379,11 @@ def exposures(experiment_id: int) -> dict[int, int]:
 def variant_of_visit(visit_id: int | None, page_id: int | None) -> int | None:
     """The experiment variant the visit ``visit_id`` was shown: its visitor's exposure to an
     experiment of the visit's page that was running when the visit started (the rollups'
-    rule, ``analytics.rollups``), or None. Looked up only while an experiment of
-    ``page_id`` (the order's landing page) runs, from the cached plan (``running_plan``):
-    an order from a page without one costs no statement. An order placed after its
-    experiment stopped records none; the rollups still key it by the exposure, as they
-    key every visit. One indexed query at most."""
-    if visit_id is None or page_id is None or running_plan(page_id) is None:
+    rule, ``analytics.rollups``), or None. So an order placed after its experiment stopped
+    keeps the variant its visit saw. Looked up only when an experiment of ``page_id`` (the
+    order's landing page) has ever started, from a per-process cache: an order from a page
+    that never had one usually costs no statement. One indexed query at most."""
+    if visit_id is None or page_id is None or not _page_experiments(page_id)[1]:
         return None
     return db.session.execute(
         select(ExperimentExposure.variant_id)

@@ -16,6 +16,7 @@ from storefront.analytics.experiments import (
     create_experiment,
     forget_plans,
     start,
+    stop,
     variants_of,
 )
 from storefront.analytics.models import ExperimentExposure, HourlyRollup
@@ -142,6 +143,26 @@ def test_the_order_records_its_variant_and_the_rollups_count_it_there(app, db, c
     for order in orders:
         expected[order.experiment_variant_id] = expected.get(order.experiment_variant_id, 0) + 1
     assert {k: v for k, v in by_variant.items() if v} == expected
+
+
+def test_an_order_placed_after_its_experiment_stopped_keeps_the_variant_its_visit_saw(app, db, company, page):
+    app.config["VISIT_BUFFER"] = "off"
+    experiment = create_experiment(company.id, page.id, "Stopped", "", "conversion_rate",
+                                   [("Control", 50, None), ("B", 50, "Made for summer")])
+    start(experiment, now=utcnow() - timedelta(minutes=5))
+    product = page.sections[1].products[0].product
+    clients = [app.test_client() for _ in range(4)]
+    for client in clients:
+        client.get("/lp/summer-sale")
+    stop(experiment)
+    late_client = app.test_client()
+    late_client.get("/lp/summer-sale")  # a visit that began after the stop saw no variant
+
+    exposure = {e.visitor_id: e.variant_id for e in db.session.execute(db.select(ExperimentExposure)).scalars()}
+    for client in clients:
+        order = _paid_order_of(db, company, client, product)
+        assert order.experiment_variant_id == exposure[db.session.get(Visit, order.visit_id).visitor_id]
+    assert _paid_order_of(db, company, late_client, product).experiment_variant_id is None
 
 
 def test_an_order_without_an_experiment_has_no_variant(app, db, company, page):
