@@ -21,6 +21,7 @@ from storefront.htmx import no_store, render, toast, trigger, wants_fragment
 from storefront.landing.services import shop_context
 from storefront.limits import per_ip_and_visit
 from storefront.pricing.codes import PromotionCodeError
+from storefront.pricing.ship_to import ship_to_for_request
 from storefront.pricing.urgency import cart_urgency
 from storefront.routing import Routes
 
@@ -34,14 +35,16 @@ def _on_landing_page() -> bool:
 
 
 def _render_cart(cart, status: int = 200, error: str | None = None):
-    """The drawer (htmx) or the cart page, from the cart's CheckoutInfo, priced once."""
+    """The drawer (htmx) or the cart page, from the cart's CheckoutInfo, priced once, with
+    the shipping line for the visitor's country (``pricing.ship_to``) when the header gives one."""
     info = fetch_checkout_info(cart)
     shop = {} if wants_fragment() or cart is None else shop_context(cart.company_id, cart.landing_page_id)
     urgency = cart_urgency(info.priced, cart.company_id) if cart is not None else None
     upsell = upsell_offers(cart, info.cart_info)
     together = bought_together(cart, info.cart_info, skip=[offer.product_id for offer in upsell])
+    ship_to = ship_to_for_request(cart.company_id, info.cart_info) if cart is not None else None
     response = render("cart/page.html", "drawer", status=status, cart=info.cart_info, priced=info.priced,
-                      error=error, upsell=upsell, together=together, urgency=urgency,
+                      error=error, upsell=upsell, together=together, urgency=urgency, ship_to=ship_to,
                       floating_cart_oob=_on_landing_page(), **shop)
     return no_store(response)
 

@@ -101,3 +101,43 @@ def test_checkout_shipping_ignores_the_header(app, shop, header):
     plain = _checkout_shipping(app.test_client(), None)
     assert "Enter your address to see shipping options." in plain and "€4.90" not in plain
     assert _checkout_shipping(app.test_client(), "DE") == plain == _checkout_shipping(app.test_client(), "JP")
+
+
+def _drawer_after_adding(client, quantity, country=None):
+    headers = {"CF-IPCountry": country} if country else {}
+    text = client.get("/lp/summer", headers=headers).get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', text).group(1)
+    variant = re.search(r'name="variant_id" value="([0-9]+)"', text).group(1)
+    added = client.post("/cart/add", data={"variant_id": variant, "quantity": quantity},
+                        headers={"X-CSRFToken": token, "HX-Request": "true", **headers})
+    assert added.status_code == 200
+    drawer = client.get("/cart/drawer", headers={"HX-Request": "true", **headers})
+    assert drawer.status_code == 200
+    return html.unescape(added.get_data(as_text=True)), html.unescape(drawer.get_data(as_text=True))
+
+
+def test_the_drawer_gives_the_carts_shipping_to_the_visitors_country(app, shop, header):
+    for body in _drawer_after_adding(app.test_client(), 1, "DE"):  # €45.00: under the free threshold
+        assert "Shipping to Germany: from €4.90 (free from €50.00), arrives in 2–4 business days." in body
+        assert "Taxes calculated at checkout." in body and "Shipping and taxes" not in body
+        assert "€45.00" in body
+    for body in _drawer_after_adding(app.test_client(), 2, "DE"):  # €90.00: the free method applies (the days: every offered method's, pricing.ship_to)
+        assert "Shipping to Germany: free, arrives in 2–4 business days." in body
+    for body in _drawer_after_adding(app.test_client(), 1, "JP"):
+        assert "This shop doesn't ship to Japan." in body
+
+
+def test_the_drawer_without_a_country_says_shipping_comes_at_checkout(app, shop, header):
+    for body in _drawer_after_adding(app.test_client(), 1):
+        assert LINE not in body and "Shipping and taxes calculated at checkout." in body
+    for body in _drawer_after_adding(app.test_client(), 1, "XX"):
+        assert LINE not in body
+
+
+def test_the_landing_pages_drawer_has_the_line_too(app, shop, header):
+    client = app.test_client()
+    _drawer_after_adding(client, 1, "FR")
+    text = page(client, "FR")
+    drawer = text[text.index('id="cart-drawer-body"'):]
+    assert "Shipping to France: from €4.90" in drawer
+    assert text.count(LINE) == 2  # the page's line and the drawer's
