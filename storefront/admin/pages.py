@@ -15,6 +15,7 @@ from storefront.dates import local_text
 from storefront.htmx import render, toast, wants_fragment
 from storefront.inputs import multiline
 from storefront.landing import builder
+from storefront.landing import pages as landing_pages
 from storefront.landing.forms import NewPageForm, PageForm, StatusForm
 from storefront.landing.models import LandingPage
 from storefront.landing.sections import TYPES, Context, summary
@@ -88,8 +89,8 @@ def pages():
     """The merchant's pages with status, address and last update, 25 a page (``?page=``);
     ``?status=`` filters."""
     status = request.args.get("status", "")
-    status = status if status in builder.STATUSES else ""
-    rows, count = builder.page_statements(status or None)
+    status = status if status in landing_pages.STATUSES else ""
+    rows, count = landing_pages.page_statements(status or None)
     listing = kit.paginate(rows, kit.page_number(), count, row=lambda page: page)
     return render("admin/pages/list.html", "page_list", listing=listing, current=status, filters=FILTERS, when=when,
                   link=kit.list_link("admin.pages", status=status or None))
@@ -105,8 +106,8 @@ def pages_new():
         return render("admin/pages/new.html", "new_form", form=form)
     if form.validate():
         try:
-            page = builder.create_page(current_user.company, form.title.data, form.slug.data)
-        except builder.PageInvalid as invalid:
+            page = landing_pages.create_page(current_user.company, form.title.data, form.slug.data)
+        except landing_pages.PageInvalid as invalid:
             for name, message in invalid.errors.items():
                 form.fail(name, message)
         else:
@@ -133,9 +134,9 @@ def pages_update(page_id: int):
     renamed = None
     if form.validate():
         try:
-            renamed = builder.update_page(page, form.title.data, form.slug.data, form.meta_title.data,
+            renamed = landing_pages.update_page(page, form.title.data, form.slug.data, form.meta_title.data,
                                           form.meta_description.data)
-        except builder.PageInvalid as invalid:
+        except landing_pages.PageInvalid as invalid:
             for name, message in invalid.errors.items():
                 form.fail(name, message)
     if renamed is None:
@@ -153,7 +154,7 @@ def pages_update(page_id: int):
 def pages_duplicate(page_id: int):
     """A draft copy of the page, opened in the editor."""
     page = get_or_404(LandingPage, page_id)
-    copy_page = builder.duplicate_page(page)
+    copy_page = landing_pages.duplicate_page(page)
     return _to_edit(copy_page, f"Copy created as a draft at /lp/{copy_page.slug}.")
 
 
@@ -179,8 +180,8 @@ def pages_status(page_id: int):
         return toast(render(EDIT, "page_head", status=422, **edit_context(page)), message, "error")
     before = page.status
     try:
-        changed = builder.set_status(page, wanted)
-    except builder.BuilderError as error:
+        changed = landing_pages.set_status(page, wanted)
+    except landing_pages.BuilderError as error:
         if not wants_fragment():
             flash(str(error), "error")
         return toast(render(EDIT, "page_head", status=409, **edit_context(page)), str(error), "error")
@@ -196,7 +197,7 @@ def pages_status(page_id: int):
 def pages_preview(page_id: int):
     """Open the private preview, creating its link on first use."""
     page = get_or_404(LandingPage, page_id)
-    token = builder.preview_token(page)
+    token = landing_pages.preview_token(page)
     return redirect(url_for("landing.preview", token=token), code=303)
 
 
@@ -205,7 +206,7 @@ def pages_preview(page_id: int):
 def pages_preview_reset(page_id: int):
     """A new private preview link; the old one stops working."""
     page = get_or_404(LandingPage, page_id)
-    builder.reset_preview_token(page)
+    landing_pages.reset_preview_token(page)
     return _to_edit(page, "New preview link made: the old one no longer works.",
                     lambda: render(EDIT, "page_head", **edit_context(page)))
 

@@ -38,7 +38,8 @@ from storefront.forms import (
     WholeNumber,
 )
 from storefront.inputs import DB_INT_MAX
-from storefront.landing.builder import MAX_QUERY, STATUSES, clean_query, slug_problem
+from storefront.landing.builder import MAX_QUERY, clean_query
+from storefront.landing.pages import STATUSES, slug_problem
 from storefront.landing.sections import (
     BADGES,
     MAX_FAQ,
@@ -62,7 +63,7 @@ def _one_line(text: str | None) -> str | None:
 
 
 def _slug(required: bool):
-    """The address's form (``builder.slug_problem``); an empty one is fine unless ``required``."""
+    """The address's form (``pages.slug_problem``); an empty one is fine unless ``required``."""
     def check(form, field) -> None:
         if field.data or required:
             problem = slug_problem(field.data or "")

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from storefront.cookies import SAVED_HINT_COOKIE, VISITOR_COOKIE
 from storefront.countries import header_country
 from storefront.landing import hooks
-from storefront.landing.builder import preview_page, redirected_page
+from storefront.landing.pages import preview_page, redirected_page
 from storefront.landing.recently_viewed import recently_viewed
 from storefront.landing.services import (
     cached_whole_page,

@@ -7,9 +7,9 @@ A version is a ``LandingPage`` with status ``VERSION_STATUS`` ("variant"):
   the section cache work unchanged);
 - it is never served at its own address (``published_page`` and the old-address redirects
   want "published"), never listed among the merchant's pages, and cannot be published
-  (``landing.builder``);
-- its preview token is set at creation: its theme stylesheet is linked with it, as a
-  draft's is.
+  (``landing.pages``);
+- its theme stylesheet is linked with a key that opens only the stylesheet
+  (``themes.services.version_key``), never with its preview token.
 
 Copying and replacing go section by section, product by product, so a concluded
 experiment leaves the page with the winner's content and the version untouched (the audit
