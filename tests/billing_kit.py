@@ -15,7 +15,7 @@ from storefront.billing.services import (
 )
 from storefront.checkout.models import Customer
 from storefront.extensions import db
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 
 GOOD_CARD = "4242424242424242"
 DECLINING_CARD = "4000000000000341"  # attaches, then every charge is declined
@@ -39,7 +39,7 @@ def save_card(stripe_customer_id: str, number: str = GOOD_CARD) -> str:
     method = gateway.client().v1.payment_methods.create(params={
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
     setup = begin_card_setup(stripe_customer_id)
-    gateway.confirm_setup_intent(setup.id, method.id)
+    saved_cards.confirm_setup_intent(setup.id, method.id)
     return finish_card_setup(setup.id, stripe_customer_id)
 
 

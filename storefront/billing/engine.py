@@ -36,7 +36,7 @@ from storefront.billing.renewals import create_renewal_order
 from storefront.billing.save_flow import offer_after_retries
 from storefront.billing.schedule import RetrySettings, next_retry
 from storefront.extensions import db
-from storefront.payments import gateway
+from storefront.payments import saved_cards
 from storefront.payments.services import after_order
 from storefront.queue import enqueue_many
 from storefront.types import utcnow
@@ -202,9 +202,9 @@ def charge_attempt(attempt_id: int, now: datetime | None = None) -> str:
     metadata = {"invoice_id": str(invoice.id), "subscription_id": str(sub.id), "company_id": str(sub.company_id)}
     db.session.commit()
 
-    charge = gateway.find_intent(customer, key) if resumed else None
+    charge = saved_cards.find_intent(customer, key) if resumed else None
     if charge is None:
-        charge = gateway.charge_off_session(customer_id=customer, payment_method_id=method, amount_cents=amount,
+        charge = saved_cards.charge_off_session(customer_id=customer, payment_method_id=method, amount_cents=amount,
                                             currency=currency, idempotency_key=key, metadata=metadata)
     return settle(attempt_id, charge, now)
 
@@ -235,7 +235,7 @@ def _schedule_next(invoice: Invoice, sub: Subscription, attempt: PaymentAttempt,
     return _new_attempt(invoice, number, slot.at, slot.reason, "RETRY", plan.retry_strategy)
 
 
-def settle(attempt_id: int, charge: gateway.Charge, now: datetime | None = None) -> str:
+def settle(attempt_id: int, charge: saved_cards.Charge, now: datetime | None = None) -> str:
     """Apply a charge's answer to its attempt, once; returns "paid", "failed",
     "action_required", "pending" or "already" (the attempt was settled before).
 
@@ -378,7 +378,7 @@ def settle_intent(intent: dict) -> str | None:
     ).scalar_one_or_none()
     if attempt_id is None:
         return None
-    charge = gateway.charge_from_intent(intent)
+    charge = saved_cards.charge_from_intent(intent)
     if charge.status == "requires_payment_method" and not charge.code:
         return "pending"  # not confirmed yet: nothing has happened to the card
     return settle(attempt_id, charge)

@@ -17,7 +17,7 @@ from storefront.billing.plans import add_interval
 from storefront.billing.queries import attempts_of
 from storefront.checkout.models import Customer
 from storefront.extensions import db
-from storefront.payments import gateway
+from storefront.payments import saved_cards
 from storefront.types import utcnow
 
 
@@ -33,7 +33,7 @@ def stripe_customer_for(customer: Customer) -> str:
         .where(Subscription.customer_id == customer.id, Subscription.stripe_customer_id.is_not(None))
         .limit(1)
     ).scalar_one_or_none()
-    return known or gateway.create_customer(customer.email, company_id=customer.company_id,
+    return known or saved_cards.create_customer(customer.email, company_id=customer.company_id,
                                             idempotency_key=f"customer-{customer.id}")
 
 
@@ -84,21 +84,21 @@ def begin_card_setup(stripe_customer_id: str, subscription_id: int | None = None
     """A SetupIntent (``usage=off_session``) for the browser to confirm with a card; returns
     Stripe's SetupIntent (its ``client_secret`` goes to Stripe.js). Raises gateway.PaymentError."""
     metadata = {"subscription_id": str(subscription_id)} if subscription_id else {}
-    return gateway.create_setup_intent(stripe_customer_id, metadata)
+    return saved_cards.create_setup_intent(stripe_customer_id, metadata)
 
 
 def finish_card_setup(setup_intent_id: str, stripe_customer_id: str) -> str:
     """The PaymentMethod of a SetupIntent Stripe says succeeded for this Customer, attached
     to it; returns its id. Raises BillingError when the SetupIntent is not this Customer's
     or not succeeded, gateway.PaymentError when Stripe fails."""
-    setup = gateway.retrieve_setup_intent(setup_intent_id).to_dict()
+    setup = saved_cards.retrieve_setup_intent(setup_intent_id).to_dict()
     if setup.get("customer") != stripe_customer_id:
         raise BillingError("That card setup belongs to someone else.")
     if setup.get("status") != "succeeded" or not setup.get("payment_method"):
         raise BillingError("The card was not confirmed. Please try again.")
     method = setup["payment_method"]
     method_id = method if isinstance(method, str) else method["id"]
-    gateway.attach_payment_method(method_id, stripe_customer_id)
+    saved_cards.attach_payment_method(method_id, stripe_customer_id)
     return method_id
 
 

@@ -31,7 +31,7 @@ from storefront.checkout.models import Order, OrderLine
 from storefront.checkout.orders import next_order_number
 from storefront.checkout.reservations import take_reserved_stock
 from storefront.extensions import db
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 from storefront.payments.services import after_order
 from storefront.types import new_token, utcnow
 
@@ -109,12 +109,12 @@ def buy(order: Order, variant_raw: str | None) -> UpsellPurchase | None:
     if not fresh:
         # A crash may have charged without recording it: look before charging again.
         try:
-            charge = gateway.find_intent(order.stripe_customer_id, purchase.idempotency_key)
+            charge = saved_cards.find_intent(order.stripe_customer_id, purchase.idempotency_key)
         except gateway.PaymentError:
             db.session.commit()
             return purchase
     if charge is None:
-        charge = gateway.charge_off_session(
+        charge = saved_cards.charge_off_session(
             customer_id=order.stripe_customer_id, payment_method_id=order.payment_method_id,
             amount_cents=purchase.amount_cents, currency=purchase.currency,
             idempotency_key=purchase.idempotency_key,
@@ -138,7 +138,7 @@ def _claim(order: Order, offer: Offer) -> bool:
     return True
 
 
-def settle(purchase_id: int, charge: gateway.Charge) -> UpsellPurchase:
+def settle(purchase_id: int, charge: saved_cards.Charge) -> UpsellPurchase:
     """Apply a charge's answer to the purchase (locked), once. Commits."""
     purchase = db.session.execute(
         select(UpsellPurchase).where(UpsellPurchase.id == purchase_id).with_for_update()
@@ -148,7 +148,7 @@ def settle(purchase_id: int, charge: gateway.Charge) -> UpsellPurchase:
     return _apply(purchase, order, charge)
 
 
-def _apply(purchase: UpsellPurchase, order: Order, charge: gateway.Charge) -> UpsellPurchase:
+def _apply(purchase: UpsellPurchase, order: Order, charge: saved_cards.Charge) -> UpsellPurchase:
     """The transition under the purchase's row lock (held by the caller). Commits; queues
     the new order's confirmation email after the commit."""
     if purchase.status in ("SUCCEEDED", "FAILED"):
@@ -176,7 +176,7 @@ def _apply(purchase: UpsellPurchase, order: Order, charge: gateway.Charge) -> Up
     return purchase
 
 
-def _linked_order(purchase: UpsellPurchase, first: Order, charge: gateway.Charge) -> Order:
+def _linked_order(purchase: UpsellPurchase, first: Order, charge: saved_cards.Charge) -> Order:
     """The upsell's own order (flushed): one line, stock taken like a renewal's, shipped to
     the first order's address, with its attribution and the source "UPSELL"; NEEDS_REVIEW
     when the amount charged differs or the stock ran out."""
@@ -217,7 +217,7 @@ def confirm(order: Order) -> UpsellPurchase | None:
         return None
     if purchase.status != "REQUIRES_ACTION":
         return purchase
-    charge = gateway.charge_from_intent(gateway.retrieve_payment_intent(purchase.payment_intent_id))
+    charge = saved_cards.charge_from_intent(gateway.retrieve_payment_intent(purchase.payment_intent_id))
     if charge.status == "requires_action":
         return purchase  # not confirmed yet
     return settle(purchase.id, charge)
@@ -233,7 +233,7 @@ def settle_intent(intent: dict) -> str | None:
         select(UpsellPurchase.id).where(UpsellPurchase.idempotency_key == key)).scalar_one_or_none()
     if purchase_id is None:
         return None
-    charge = gateway.charge_from_intent(intent)
+    charge = saved_cards.charge_from_intent(intent)
     if charge.status in ("requires_action", "processing"):
         return "pending"
     before = db.session.get(UpsellPurchase, purchase_id).status

@@ -19,7 +19,7 @@ from storefront.checkout.models import Order
 from storefront.checkout.orders import complete_order, record_payment_failure
 from storefront.checkout.payment import PaymentRefused, payment_submitted, prepare_payment
 from storefront.checkout.tasks import send_order_confirmation
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 from storefront.payments.tasks import refund_sold_out_order
 from storefront.queue import enqueue
 
@@ -85,14 +85,14 @@ def _keep_card_test_mode(cart: Cart, info: CheckoutInfo, form) -> PayOutcome:
     setup_id = form.get("setup_intent", "")
     if not setup_id:
         email = (cart.checkout_fields or {}).get("email")
-        customer_id = gateway.create_customer(email, company_id=cart.company_id,
+        customer_id = saved_cards.create_customer(email, company_id=cart.company_id,
                                               idempotency_key=f"cart-{cart.id}-v{cart.version}-customer")
-        setup = gateway.create_setup_intent(customer_id, {"cart_id": str(cart.id), "company_id": str(cart.company_id)})
+        setup = saved_cards.create_setup_intent(customer_id, {"cart_id": str(cart.id), "company_id": str(cart.company_id)})
         return PayOutcome("requires_setup", setup)
     if not SETUP_ID.fullmatch(setup_id):
         raise PaymentRefused(CARD_UNREAD, 422)
     try:
-        setup = gateway.retrieve_setup_intent(setup_id).to_dict()
+        setup = saved_cards.retrieve_setup_intent(setup_id).to_dict()
     except gateway.UnknownObject as error:
         raise PaymentRefused(CARD_UNREAD, 422) from error
     method = setup.get("payment_method")
@@ -102,7 +102,7 @@ def _keep_card_test_mode(cart: Cart, info: CheckoutInfo, form) -> PayOutcome:
         raise PaymentRefused(CARD_UNREAD, 422)
     if setup.get("status") != "succeeded" or not method:
         raise PaymentRefused("The card was not confirmed. Please try again.", 402)
-    gateway.attach_payment_method(method, customer_id)
+    saved_cards.attach_payment_method(method, customer_id)
     intent = gateway.ensure_payment_intent(cart, info.priced.totals.total_cents, keep_card_for=customer_id)
     payment_submitted(info, intent.id)
     if intent.status == "requires_payment_method" or intent.status == "requires_confirmation":
@@ -131,7 +131,7 @@ def pay(cart: Cart | None, form) -> PayOutcome:
         # The shopper agreed (in words, at checkout) to keep the card for the renewals.
         if current_app.config["STRIPE_LOCAL"]:
             return _keep_card_test_mode(cart, info, form)
-        customer_id = gateway.create_customer((cart.checkout_fields or {}).get("email"), company_id=cart.company_id,
+        customer_id = saved_cards.create_customer((cart.checkout_fields or {}).get("email"), company_id=cart.company_id,
                                               idempotency_key=f"cart-{cart.id}-customer")
         intent = gateway.ensure_payment_intent(cart, info.priced.totals.total_cents, keep_card_for=customer_id)
         payment_submitted(info, intent.id)

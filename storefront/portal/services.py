@@ -17,6 +17,7 @@ from storefront.landing.models import LandingPage
 from storefront.landing.services import shop_context
 from storefront.notifications.suppression import is_suppressed, resubscribe, suppress
 from storefront.payments import gateway
+from storefront.payments import saved_cards as kept_cards
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def saved_cards(customer: Customer, describe: bool = True) -> list[SavedCard]:
     if describe:
         for card in cards.values():
             try:
-                card.details = gateway.describe_payment_method(card.id)
+                card.details = kept_cards.describe_payment_method(card.id)
             except gateway.PaymentError:
                 log.warning("could not describe a saved card of customer %s", customer.id)
     return list(cards.values())
@@ -92,7 +93,7 @@ def remove_card(customer: Customer, payment_method_id: str) -> tuple[bool, str]:
         return False, "That card is not saved on your account."
     if card.needed:
         return False, "A subscription still uses this card: update that subscription's card first, or cancel it."
-    gateway.detach_payment_method(card.id)
+    kept_cards.detach_payment_method(card.id)
     for sub in card.subscriptions:
         subscription_of(sub.id, customer.company_id, customer.id, lock=True).payment_method_id = None
     db.session.commit()

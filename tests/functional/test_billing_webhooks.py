@@ -10,7 +10,7 @@ from test_webhooks import intent_event, send
 from storefront.billing import engine
 from storefront.billing.models import Invoice, PaymentAttempt
 from storefront.checkout.models import Order
-from storefront.payments import gateway
+from storefront.payments import saved_cards
 
 
 def _charge_without_recording(db, sub):
@@ -19,7 +19,7 @@ def _charge_without_recording(db, sub):
     attempt = db.session.execute(db.select(PaymentAttempt)).scalar_one()
     db.session.execute(db.update(PaymentAttempt).where(PaymentAttempt.id == attempt.id).values(status="CHARGING"))
     db.session.commit()
-    gateway.charge_off_session(customer_id=sub.stripe_customer_id, payment_method_id=sub.payment_method_id,
+    saved_cards.charge_off_session(customer_id=sub.stripe_customer_id, payment_method_id=sub.payment_method_id,
                                amount_cents=1800, currency="USD", idempotency_key=attempt.idempotency_key,
                                metadata={"invoice_id": str(attempt.invoice_id)})
     [intent] = intents_for(attempt.idempotency_key, sub.stripe_customer_id)

@@ -11,7 +11,7 @@ from portal_kit import HX, sign_in
 
 from storefront.billing.models import Subscription
 from storefront.checkout.models import Customer
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 
 
 def _customer(db, sub) -> Customer:
@@ -24,8 +24,8 @@ def _confirmed_setup(page_html: str, stripe_customer: str, number: str = GOOD_CA
     setup_id = secret.split("_secret_")[0]
     method = gateway.client().v1.payment_methods.create(params={
         "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    gateway.confirm_setup_intent(setup_id, method.id)
-    assert gateway.retrieve_setup_intent(setup_id).to_dict()["customer"] == stripe_customer
+    saved_cards.confirm_setup_intent(setup_id, method.id)
+    assert saved_cards.retrieve_setup_intent(setup_id).to_dict()["customer"] == stripe_customer
     return setup_id
 
 

@@ -13,7 +13,7 @@ from storefront.billing import double_pay, engine
 from storefront.billing.models import Invoice, PaymentAttempt
 from storefront.checkout.models import Order
 from storefront.extensions import db as _db
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 
 
 def _paid_twice(db, company, run_jobs):
@@ -29,7 +29,7 @@ def _paid_twice(db, company, run_jobs):
                             scheduled_at=invoice.created_at, reason="the customer saved a new card")
     db.session.add(second)
     db.session.commit()
-    charge = gateway.charge_off_session(
+    charge = saved_cards.charge_off_session(
         customer_id=sub.stripe_customer_id, payment_method_id=sub.payment_method_id, amount_cents=invoice.amount_cents,
         currency=invoice.currency, idempotency_key=second.idempotency_key,
         metadata={"invoice_id": str(invoice.id)})

@@ -16,7 +16,7 @@ from storefront.billing.dunning import BadCardLink, card_link_token, read_card_l
 from storefront.billing.models import Invoice, PaymentAttempt
 from storefront.notifications.consent import record_consent
 from storefront.notifications.models import OutboundMessage
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 
 PHONE = "+13125550142"
 
@@ -65,7 +65,7 @@ def test_the_card_page_saves_a_card_and_pays_the_open_invoice(app, db, company, 
     setup_id = secret.split("_secret_")[0]
     method = gateway.client().v1.payment_methods.create(params={
         "type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    gateway.confirm_setup_intent(setup_id, method.id)
+    saved_cards.confirm_setup_intent(setup_id, method.id)
 
     answer = client.post(path, data={"setup_intent": setup_id, "csrf_token": csrf})
     assert answer.status_code == 303 and answer.headers["Location"].endswith(path)
@@ -78,9 +78,9 @@ def test_the_card_page_saves_a_card_and_pays_the_open_invoice(app, db, company, 
     assert "Thanks: we received $18.00." in _bodies(smtp)[-1]
 
     # Another Customer's SetupIntent is refused, and a malformed id changes nothing.
-    other = gateway.create_customer("x@example.com", company_id=company.id, idempotency_key="other")
-    foreign = gateway.create_setup_intent(other, {})
-    gateway.confirm_setup_intent(foreign.id, method.id)
+    other = saved_cards.create_customer("x@example.com", company_id=company.id, idempotency_key="other")
+    foreign = saved_cards.create_setup_intent(other, {})
+    saved_cards.confirm_setup_intent(foreign.id, method.id)
     page = client.get(path).get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     refused = client.post(path, data={"setup_intent": foreign.id, "csrf_token": csrf})
@@ -117,7 +117,7 @@ def test_a_bank_asking_for_authentication_stops_retries_until_the_deadline(app, 
     # A card whose bank asks for 3-D Secure on every charge (localstripe answers requires_action).
     method = gateway.client().v1.payment_methods.create(params={
         "type": "card", "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    gateway.attach_payment_method(method.id, sub.stripe_customer_id)
+    saved_cards.attach_payment_method(method.id, sub.stripe_customer_id)
     db.session.execute(db.update(type(sub)).where(type(sub).id == sub.id).values(payment_method_id=method.id))
     db.session.commit()
     due = sub.next_billing_at

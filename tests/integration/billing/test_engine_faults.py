@@ -121,10 +121,10 @@ def test_the_webhook_before_the_job_answer_settles_once(app, db, company, queue,
     sub = subscribe(company, plan)
     engine.bill_due_subscriptions(now=sub.next_billing_at)
     attempt = db.session.execute(db.select(PaymentAttempt)).scalar_one()
-    from storefront.payments import gateway
+    from storefront.payments import saved_cards
 
     # The charge reaches Stripe and its webhook is handled before the job records its answer.
-    charge = gateway.charge_off_session(
+    charge = saved_cards.charge_off_session(
         customer_id=sub.stripe_customer_id, payment_method_id=sub.payment_method_id, amount_cents=1800,
         currency="USD", idempotency_key=attempt.idempotency_key, metadata={"invoice_id": str(attempt.invoice_id)})
     db.session.execute(db.update(PaymentAttempt).where(PaymentAttempt.id == attempt.id).values(status="CHARGING"))

@@ -19,7 +19,7 @@ from storefront.billing import engine
 from storefront.billing.models import Invoice, Subscription
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 from storefront.payments.services import complete_intent
 
 ADDRESS = {"email": "ada@example.com", "phone": "", "first_name": "Ada", "last_name": "Lovelace",
@@ -143,8 +143,8 @@ def test_a_declined_card_starts_nothing_and_keeps_the_cart(client, db, subscribe
 
 def test_another_carts_unconfirmed_or_malformed_setup_intent_is_refused(app, client, db, company, subscriber,
                                                                      localstripe):
-    customer = gateway.create_customer("eve@example.com", company_id=company.id, idempotency_key="eve")
-    foreign = gateway.create_setup_intent(customer, {"cart_id": "999999"})
+    customer = saved_cards.create_customer("eve@example.com", company_id=company.id, idempotency_key="eve")
+    foreign = saved_cards.create_setup_intent(customer, {"cart_id": "999999"})
     confirm_setup(localstripe, foreign.client_secret)
     assert pay(client, subscriber, setup_intent=foreign.id).status_code == 422
     for bad in ("seti_", "pi_123", "seti_" + "a" * 80, "seti_nope"):

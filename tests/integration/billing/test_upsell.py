@@ -20,7 +20,7 @@ from storefront.billing.upsell_models import UpsellOffer, UpsellPurchase
 from storefront.catalog.models import Variant
 from storefront.checkout.models import Customer, Order
 from storefront.extensions import db as _db
-from storefront.payments import gateway
+from storefront.payments import gateway, saved_cards
 from storefront.types import new_token
 
 HX = {"HX-Request": "true"}
@@ -32,13 +32,13 @@ def make_order(company, card=GOOD_CARD, keep=True, email="ada@example.com") -> O
     customer = Customer(company_id=company.id, email=email, first_name="Ada")
     _db.session.add(customer)
     _db.session.commit()
-    stripe_customer = gateway.create_customer(customer.email, company_id=company.id, idempotency_key=new_token())
+    stripe_customer = saved_cards.create_customer(customer.email, company_id=company.id, idempotency_key=new_token())
     if card == AUTH_CARD:
         # Saved earlier; now the bank asks for authentication on every charge (localstripe
         # would ask already when saving it through a SetupIntent, so it is attached directly).
         method = gateway.client().v1.payment_methods.create(params={
             "type": "card", "card": {"number": card, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}).id
-        gateway.attach_payment_method(method, stripe_customer)
+        saved_cards.attach_payment_method(method, stripe_customer)
     else:
         method = save_card(stripe_customer, card)
     order = Order(company_id=company.id, number=new_token()[:10], token=new_token(), customer_id=customer.id, email=customer.email,
