@@ -1,7 +1,14 @@
 """Imports every domain's models so that Alembic and the app see one metadata."""
 from storefront.accounts.cron_runs import CronRun  # noqa: F401
 from storefront.accounts.models import Company, LoginThrottle, User  # noqa: F401
-from storefront.analytics.commerce_models import CategoryRollup, ProductRollup, SourceRollup  # noqa: F401
+from storefront.analytics.commerce_models import (  # noqa: F401
+    CategoryDaily,
+    CategoryRollup,
+    ProductDaily,
+    ProductRollup,
+    SourceDaily,
+    SourceRollup,
+)
 from storefront.analytics.models import (  # noqa: F401
     DailyRollup,
     DirtyHour,

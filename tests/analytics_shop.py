@@ -12,6 +12,8 @@ from datetime import timedelta
 from analytics_data import hour_of
 from factories import make_page, make_product
 
+from storefront.analytics.commerce import TABLES
+from storefront.analytics.commerce_models import DAILY
 from storefront.cart.models import Cart, LineItem
 from storefront.catalog.models import Category
 from storefront.checkout.models import Order, OrderLine
@@ -95,6 +97,7 @@ class Shop:
                 self.category[self.key(category, at)]["abandoned_carts"] += 1
             self.source[self.key(source_type, at)].update(abandoned_carts=1,
                                                           units_abandoned=sum(q for _p, q in lines))
+        return cart
 
     def traffic(self, start, hours, n):
         for _ in range(n):
@@ -117,3 +120,31 @@ class Shop:
             elif roll < 0.6:
                 self.cart(visit, at, self.rng.choice(["ABANDONED", "EXPIRED", "ACTIVE"]), source)
         _db.session.commit()
+
+
+def summed(expected: dict[tuple, Counter], company_id: int, start, end) -> dict[object, Counter]:
+    """Expected counters per key (product id, source type, category id) of one merchant over
+    the hours [start, end), zero counters and keys left out."""
+    totals: dict[object, Counter] = defaultdict(Counter)
+    for (company, key, hour), counts in expected.items():
+        if company == company_id and start <= hour < end:
+            totals[key].update(counts)
+    return {key: +counts for key, counts in totals.items() if +counts}
+
+
+def days_and_their_hours() -> list[tuple[str, dict, dict]]:
+    """For each commerce rollup: (daily table name, its rows, the sums of the hourly rows per
+    UTC day), each {(company id, key, day): Counter}, zero rows left out; the two must be equal."""
+    _db.session.rollback()
+    result = []
+    for hourly, key, counters, _sources in TABLES:
+        from_hours: dict[tuple, Counter] = defaultdict(Counter)
+        for row in _db.session.execute(_db.select(hourly)).scalars():
+            day = row.hour.replace(hour=0)
+            from_hours[(row.company_id, getattr(row, key), day)].update({n: getattr(row, n) for n in counters})
+        daily = DAILY[hourly]
+        days = {(r.company_id, getattr(r, key), r.day): +Counter({n: getattr(r, n) for n in counters})
+                for r in _db.session.execute(_db.select(daily)).scalars()}
+        result.append((daily.__tablename__, {k: v for k, v in days.items() if v},
+                       {k: +v for k, v in from_hours.items() if +v}))
+    return result

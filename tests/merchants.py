@@ -292,6 +292,10 @@ def build_merchant(app, db, stem: str) -> Merchant:
                                      abandoned_carts=1, units_abandoned=2),
                         CategoryRollup(company_id=company.id, hour=then.replace(minute=0, second=0, microsecond=0),
                                        category_id=0, orders=1, abandoned_carts=1)])
+    db.session.flush()
+    from storefront.analytics.commerce import rewrite_days as commerce_days
+
+    commerce_days(then, then + timedelta(hours=1), frozenset({company.id}))  # and their daily rows
     db.session.commit()
 
     # Billing: a plan with its retry settings, a subscription, an invoice and an attempt's reason.

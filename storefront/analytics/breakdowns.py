@@ -1,5 +1,6 @@
-"""The dashboard's commerce tables, read from the commerce rollups (``analytics.commerce``),
-never the event log: top products by views, adds and purchases; orders, average cart size
+"""The dashboard's commerce tables, read from the commerce rollups (``analytics.commerce``:
+whole UTC days from the daily tables, the range's edge hours from the hourly ones), never
+the event log: top products by views, adds and purchases; orders, average cart size
 and abandonment per source type; abandonment per category.
 
 These rollups are keyed by product, source type or category, not by landing page, so they
@@ -13,8 +14,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from storefront.analytics import spans
 from storefront.analytics.commerce_models import (
     CATEGORY_COUNTERS,
+    DAILY,
     PRODUCT_COUNTERS,
     SOURCE_COUNTERS,
     CategoryRollup,
@@ -81,11 +84,12 @@ class Breakdowns:
     total: Line
 
 
-def _summed(model, key_column, counters: tuple[str, ...], company_id: int, start: datetime, end: datetime):
-    sums = [func.coalesce(func.sum(getattr(model, name)), 0) for name in counters]
-    statement = (select(key_column, *sums)
-                 .where(model.company_id == company_id, model.hour >= start, model.hour < end)
-                 .group_by(key_column))
+def _summed(model, key: str, counters: tuple[str, ...], company_id: int, start: datetime, end: datetime):
+    """{key value: {counter: sum}} over [start, end): whole UTC days from the daily table,
+    the edge hours from the hourly one (``spans.covering``)."""
+    source = spans.covering(model, DAILY[model], (key, *counters), company_id, start, end)
+    sums = [func.coalesce(func.sum(source.c[name]), 0) for name in counters]
+    statement = select(source.c[key], *sums).group_by(source.c[key])
     return {row[0]: dict(zip(counters, (int(v) for v in row[1:]), strict=True))
             for row in db.session.execute(statement)}
 
@@ -97,10 +101,11 @@ def _top(lines: list[Line], counter: str) -> list[Line]:
 
 def build(company_id: int, start: datetime, end: datetime) -> Breakdowns:
     """The commerce tables for the rollup hours [start, end) of ``company_id``: three
-    queries on the rollups and two for product and category names (own merchant's only)."""
-    products = _summed(ProductRollup, ProductRollup.product_id, PRODUCT_COUNTERS, company_id, start, end)
-    sources = _summed(SourceRollup, SourceRollup.source_type, SOURCE_COUNTERS, company_id, start, end)
-    categories = _summed(CategoryRollup, CategoryRollup.category_id, CATEGORY_COUNTERS, company_id, start, end)
+    queries on the rollups (each reading whole UTC days from the daily rows, the edge hours
+    from the hourly ones) and two for product and category names (own merchant's only)."""
+    products = _summed(ProductRollup, "product_id", PRODUCT_COUNTERS, company_id, start, end)
+    sources = _summed(SourceRollup, "source_type", SOURCE_COUNTERS, company_id, start, end)
+    categories = _summed(CategoryRollup, "category_id", CATEGORY_COUNTERS, company_id, start, end)
     titles = dict(db.session.execute(select(Product.id, Product.title).where(
         Product.company_id == company_id, Product.id.in_(sorted(products)))).all()) if products else {}
     names = dict(db.session.execute(select(Category.id, Category.name).where(

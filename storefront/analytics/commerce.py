@@ -1,7 +1,8 @@
 """The commerce rollups (``analytics.commerce_models``): per product, per order source type
 and per category, rewritten a whole hour range at a time with the hourly rollup
-(``rollups._rewrite`` calls ``rewrite`` in its transaction), so a refresh killed half-way
-leaves the old rows of every table, and a second run writes the same rows.
+(``rollups._rewrite`` calls ``rewrite`` in its transaction), then the daily sums of every
+UTC day those hours touch, so a refresh killed half-way leaves the old rows of every table,
+and a second run writes the same rows.
 
 Where each figure comes from:
 
@@ -22,13 +23,14 @@ from sqlalchemy import delete, func, insert, literal_column, select
 
 from storefront.analytics.commerce_models import (
     CATEGORY_COUNTERS,
+    DAILY,
     PRODUCT_COUNTERS,
     SOURCE_COUNTERS,
     CategoryRollup,
     ProductRollup,
     SourceRollup,
 )
-from storefront.analytics.sql import _as_hour, _companies, _hour, _in, abandoned_cart
+from storefront.analytics.sql import _as_hour, _companies, _hour, _in, abandoned_cart, sum_days
 from storefront.cart.models import Cart, LineItem
 from storefront.catalog.models import Variant, product_categories
 from storefront.checkout.models import Order, OrderLine
@@ -155,8 +157,9 @@ def commerce_rows(start: datetime, end: datetime, companies: frozenset[int] | No
 
 
 def rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) -> int:
-    """Replace the commerce rollup rows of [start, end) for ``companies`` (None: all), in the
-    caller's transaction; returns the rows written."""
+    """Replace the commerce rollup rows of [start, end) for ``companies`` (None: all), then
+    their daily rows for every UTC day touching those hours (``rewrite_days``), in the
+    caller's transaction; returns the hourly rows written."""
     written = 0
     for model, rows in commerce_rows(start, end, companies).items():
         db.session.execute(
@@ -165,4 +168,13 @@ def rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) ->
         if rows:
             db.session.execute(insert(model), rows)
             written += len(rows)
+    rewrite_days(start, end, companies)
     return written
+
+
+def rewrite_days(start: datetime, end: datetime, companies: frozenset[int] | None = None) -> int:
+    """Rewrite the daily rows of the three commerce rollups for every UTC day touching the
+    hours [start, end) of ``companies`` (None: all) from their hourly rows
+    (``sql.sum_days``); idempotent. Returns the rows written."""
+    return sum(sum_days(hourly, DAILY[hourly], (key,), counters, start, end, companies)
+               for hourly, key, counters, _sources in TABLES)

@@ -60,11 +60,11 @@ from storefront.analytics.retention import horizons
 from storefront.analytics.sql import (
     _as_hour,
     _companies,
-    _day,
     _hour,
     _in,
     _postgres,
     abandoned_cart,
+    sum_days,
 )
 from storefront.cart.models import Cart
 from storefront.checkout.models import Order
@@ -257,36 +257,11 @@ def _rewrite(start: datetime, end: datetime, companies: frozenset[int] | None) -
     return len(rows)
 
 
-def floor_day(moment: datetime) -> datetime:
-    """The UTC midnight at or before ``moment`` (aware)."""
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def rewrite_days(start: datetime, end: datetime, companies: frozenset[int] | None = None) -> int:
     """Rewrite ``DailyRollup`` for every UTC day touching the hours [start, end) of
-    ``companies`` (None: all) from the hourly rows: delete the days' rows, insert each key's
-    sums. Idempotent; called by ``_rewrite`` in the refresh's transaction, after the hours.
-    Returns the rows written."""
-    first = floor_day(start)
-    last = floor_day(end - timedelta(microseconds=1)) + timedelta(days=1)
-    h = HourlyRollup
-    day = _day(h.hour)
-    keys = (h.company_id, h.landing_page_id, h.variant_id, h.utm_source, h.utm_medium, h.utm_campaign)
-    statement = (select(*keys, day, *(func.sum(getattr(h, name)) for name in COUNTERS))
-                 .where(_in(h.hour, first, last), _companies(h.company_id, companies))
-                 .group_by(*keys, day))
-    names = ("company_id", "landing_page_id", "variant_id", "utm_source", "utm_medium", "utm_campaign")
-    rows = [{**dict(zip(names, row[:6], strict=True)), "day": _as_hour(row[6]),
-             **{name: int(value or 0) for name, value in zip(COUNTERS, row[7:], strict=True)}}
-            for row in db.session.execute(statement)]
-    db.session.execute(
-        delete(DailyRollup)
-        .where(_in(DailyRollup.day, first, last), _companies(DailyRollup.company_id, companies))
-        .execution_options(synchronize_session=False)
-    )
-    if rows:
-        db.session.execute(insert(DailyRollup), rows)
-    return len(rows)
+    ``companies`` (None: all) from the hourly rows (``sql.sum_days``). Idempotent; called
+    by ``_rewrite`` in the refresh's transaction, after the hours. Returns the rows written."""
+    return sum_days(HourlyRollup, DailyRollup, KEY_PARTS[1:-1], COUNTERS, start, end, companies)
 
 
 def _late_hours(state: RollupState) -> tuple[set[tuple[int, datetime]], dict[str, int]]:

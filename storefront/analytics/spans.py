@@ -1,9 +1,10 @@
-"""Which rollup rows the dashboard reads for a range: the whole UTC days inside it from
-``analytics_daily`` and the hours left over (the range's edges) from ``analytics_hourly``.
+"""Which rollup rows the dashboard reads for a range: the whole UTC days inside it from a
+daily rollup (``analytics_daily``; the commerce tables' ``analytics_*_daily``) and the hours
+left over (the range's edges) from its hourly rollup.
 
-A day's row is the sum of its hourly rows (``analytics.rollups.rewrite_days``, same
-transaction and lock), so the union sums to exactly what the hourly rows alone give, with
-about a twenty-fourth of the rows for long ranges.
+A day's row is the sum of its hourly rows (``analytics.sql.sum_days``, called by the refresh
+in the same transaction and under the same lock), so the union sums to exactly what the
+hourly rows alone give, with about a twenty-fourth of the rows for long ranges.
 """
 from __future__ import annotations
 
@@ -59,26 +60,33 @@ def _within(column, ranges):
     return or_(*(and_(column >= low, column < high) for low, high in ranges))
 
 
-def rows(company_id: int, start: datetime, end: datetime, page_id: int | None = None,
-         zone: ZoneInfo | None = None):
-    """A subquery of the rollup rows covering [start, end) once: columns ``moment`` (the
-    row's UTC hour, or its UTC day's midnight), the key (``KEY``) and every counter
-    (``COUNTERS``). Own merchant's rows only; ``page_id`` narrows to one landing page."""
+def covering(hourly, daily, columns: tuple[str, ...], company_id: int, start: datetime, end: datetime,
+             zone: ZoneInfo | None = None, page_id: int | None = None):
+    """A subquery of the rows of one rollup pair covering [start, end) once: the whole UTC days
+    (``split``) from ``daily`` (a model with ``day``), the rest from ``hourly`` (with ``hour``).
+    Columns: ``moment`` (the row's UTC hour, or its UTC day's midnight) and ``columns``
+    (names both models have). Own merchant's rows only; ``page_id`` narrows to one landing
+    page (models with ``landing_page_id``)."""
     days, hours = split(start, end, zone)
     parts = []
-    for model, moment, ranges in ((DailyRollup, DailyRollup.day, days), (HourlyRollup, HourlyRollup.hour, hours)):
+    for model, moment, ranges in ((daily, daily.day, days), (hourly, hourly.hour, hours)):
         if not ranges:
             continue
         conditions = [model.company_id == company_id, _within(moment, ranges)]
         if page_id is not None:
             conditions.append(model.landing_page_id == page_id)
-        parts.append(select(moment.label("moment"), *(getattr(model, n) for n in (*KEY, *COUNTERS)))
-                     .where(*conditions))
+        parts.append(select(moment.label("moment"), *(getattr(model, n) for n in columns)).where(*conditions))
     if not parts:  # an empty range: no rows, same columns
-        h = HourlyRollup
-        parts.append(select(h.hour.label("moment"), *(getattr(h, n) for n in (*KEY, *COUNTERS)))
+        parts.append(select(hourly.hour.label("moment"), *(getattr(hourly, n) for n in columns))
                      .where(literal(False)))
     return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rollup")
+
+
+def rows(company_id: int, start: datetime, end: datetime, page_id: int | None = None,
+         zone: ZoneInfo | None = None):
+    """``covering`` for the main rollup (``analytics_daily`` and ``analytics_hourly``): columns
+    ``moment``, the key (``KEY``) and every counter (``COUNTERS``)."""
+    return covering(HourlyRollup, DailyRollup, (*KEY, *COUNTERS), company_id, start, end, zone, page_id)
 
 
 HOUR = timedelta(hours=1)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from analytics_data import Traffic, hour_of
+from analytics_shop import days_and_their_hours
 from factories import make_page, make_product
 
 from storefront.accounts.models import Company
@@ -88,3 +89,8 @@ def test_a_dirty_hour_past_retention_keeps_its_counts(merchants):
 
     assert page_views(short.id)[old] == 3
     assert _db.session.execute(_db.select(_db.func.count()).select_from(DirtyHour)).scalar() == 0
+    # The commerce rollups keep the purged hour's product views, hourly and in its day's row.
+    product_days = days_and_their_hours()[0]
+    assert product_days[1] == product_days[2]
+    assert [v["views"] for (c, _p, day), v in product_days[1].items()
+            if c == short.id and day == old.replace(hour=0)] == [3]
