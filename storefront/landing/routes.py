@@ -70,6 +70,15 @@ def _country() -> str | None:
     return header_country(request.headers.get(name)) if name else None
 
 
+def _has_shop_cookie() -> bool:
+    """Whether the request carries any cookie of the shop's: its own (``sf_*``: visit,
+    returning visitor, cart, saved items), the session (CSRF, flashes) or the admin's
+    remember-me. Other sites' cookies on the domain (an analytics tag's) change nothing on
+    the page."""
+    own = (current_app.config["SESSION_COOKIE_NAME"], current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    return any(name.startswith("sf_") or name in own for name in request.cookies)
+
+
 @routes.get("/lp/<slug>")
 def landing_page(slug: str):
     """Render a published landing page; 301 from a renamed page's old address (keeping the
@@ -94,8 +103,8 @@ def landing_page(slug: str):
         # The version's sections, products and theme; the page's address, title and shop.
         shown = version_page(version.page_id, page.company_id) or page
     token = generate_csrf()
-    # A first view without any cookie (an ad click) sees what every such visitor sees.
-    key = whole_page_key(page, shown, _country()) if not request.cookies else None
+    # A first view without any cookie of the shop's (an ad click) sees what every such visitor sees.
+    key = whole_page_key(page, shown, _country()) if not _has_shop_cookie() else None
     html = cached_whole_page(key, token) if key else None
     if html is not None:
         response = make_response(html)

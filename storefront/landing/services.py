@@ -25,7 +25,7 @@ _section_cache: dict[tuple, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
 # Published pages by slug: {slug: (expires_at, detached LandingPage)}.
 _page_cache: dict[str, tuple[float, LandingPage]] = {}
-# Whole pages as a visitor without any cookie sees them (``whole_page``), with the CSRF
+# Whole pages as a visitor without any of the shop's cookies sees them (``whole_page``), with the CSRF
 # token replaced by the placeholder: {key: (expires_at, html)}.
 _whole_page_cache: dict[tuple, tuple[float, str]] = {}
 # Keys vary by page, version and country header: a bound keeps a flood of odd header
@@ -134,8 +134,8 @@ def whole_page_key(page: LandingPage, shown: LandingPage, country: str | None) -
     """The whole-page cache's key for ``page`` shown as ``shown`` (an experiment's version,
     else the page) to a visitor in ``country`` (the proxy header's alpha-2 code, or None),
     or None when the cache is off (SECTION_CACHE_SECONDS 0). Only for a request without any
-    cookie: such a visitor has no cart, session, flash, saved items or visit history, so
-    nothing on the page is their own. The app is part of the key: tests build several."""
+    cookie of the shop's: such a visitor has no cart, session, flash, saved items or visit
+    history, so nothing on the page is their own. The app is part of the key: tests build several."""
     if current_app.config["SECTION_CACHE_SECONDS"] <= 0:
         return None
     return (id(current_app._get_current_object()), page.id, page.updated_at, shown.id, shown.updated_at,

@@ -89,6 +89,21 @@ def test_a_shopper_with_a_cart_gets_their_own_page(app, shop):
     assert 'data-count="0"' in first_view(app)[0] and "Classic Tee" in first_view(app)[0]
 
 
+def test_another_sites_cookie_still_gets_the_cached_page_and_a_shop_cookie_does_not(app, shop, renders):
+    first_view(app)
+    renders.clear()
+    tagged = app.test_client()
+    tagged.set_cookie("_ga", "GA1.1.123.456")  # an analytics tag's, on the shop's domain
+    assert tagged.get("/lp/summer-sale").status_code == 200
+    assert renders == []
+    for name in ("sf_vid", "session", "remember_token"):
+        client = app.test_client()
+        client.set_cookie(name, "x" * 20)
+        assert client.get("/lp/summer-sale").status_code == 200
+        assert "landing/page.html" in renders, name
+        renders.clear()
+
+
 def test_every_first_view_is_still_recorded(app, shop):
     for _ in range(3):
         first_view(app)
