@@ -21,6 +21,13 @@ event once.
    one day's events on the BRIN index; checks that the rollups' page views equal the event
    log's; then purges the oldest 30 days (retention 60 days) and checks the rollups kept
    their counts.
+
+``BENCH_REUSE=1`` skips steps 1 and 2 and the refresh, rewrite and purge of step 3: it reuses
+the database a full run left (BENCH_DATABASE, as it is: its oldest 30 days of events purged,
+the rollups whole) and measures only the screens: for measuring a change to the dashboard's
+queries without generating again. Both modes also time each dashboard part apart
+(``dashboard.build``'s queries: the range per page and UTM, the period before's totals, the
+daily series, the commerce tables) before the screens.
 """
 from __future__ import annotations
 
@@ -41,6 +48,7 @@ BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "storefront_bench_analytics")
 VISITS = int(os.environ.get("BENCH_VISITS", "100000"))
 DAYS, PAGES, CAMPAIGNS, REQUESTS, PRODUCTS = 90, 20, 50, 15, 20
 BURST = int(os.environ.get("BENCH_BURST_VISITS", "10000"))
+REUSE = os.environ.get("BENCH_REUSE") == "1"
 PASSWORD, OWNER = "bench password 123", "owner@bench.test"
 
 VISITS_SQL = """
@@ -127,6 +135,8 @@ def bench_url() -> str:
     if not raw:
         sys.exit("Set TEST_DATABASE_URL to a PostgreSQL server (the bench database is created beside it).")
     url = make_url(raw).set(drivername="postgresql+psycopg")
+    if REUSE:
+        return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
@@ -172,25 +182,21 @@ def explain_time_index(db, start: datetime) -> None:
     print("  visit_events indexes: " + ", ".join(f"{name} {size}" for name, size in sizes))
 
 
-def main() -> None:
+def generate(app, now: datetime, start: datetime) -> int:
+    """Steps 1 to 3 before the screens: the merchant, the generated data, the refreshes and
+    the event-count check. Returns the page views in the rollups."""
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
 
-    from storefront import create_app
     from storefront.accounts.models import Company, User
     from storefront.analytics.experiments import create_experiment
-    from storefront.analytics.models import Experiment, HourlyRollup
-    from storefront.analytics.retention import purge_events
-    from storefront.analytics.rollups import HOUR, _rewrite, floor_hour, grace, refresh
+    from storefront.analytics.models import HourlyRollup
+    from storefront.analytics.rollups import HOUR, _rewrite, floor_hour, refresh
     from storefront.catalog.models import Category, Product, Variant
     from storefront.extensions import db
     from storefront.landing.models import LandingPage, LandingPageProduct, Section
     from storefront.visits.models import VisitEvent
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": bench_url(), "REDIS_URL": "", "WTF_CSRF_ENABLED": True,
-                      "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "bench"})
-    now = datetime.now(UTC).replace(microsecond=0)
-    start = now - timedelta(days=DAYS)
     with app.app_context():
         upgrade()
         company = Company(name="Bench Shop", slug="bench", currency="USD", timezone="America/New_York")
@@ -262,6 +268,50 @@ def main() -> None:
         rolled = db.session.execute(db.select(db.func.sum(HourlyRollup.page_views))).scalar()
         print(f"page views: {events:,} in the event log, {rolled:,} in the rollups"
               f" ({'equal' if events == rolled else 'DIFFERENT'})")
+        return rolled
+
+
+def parts(company_id: int, zone: str, today) -> None:
+    """Each query group of ``dashboard.build`` timed apart (median of REQUESTS runs), per range."""
+    from zoneinfo import ZoneInfo
+
+    from storefront.analytics import breakdowns, dashboard
+
+    for days in (7, 30, 90):
+        span = dashboard.DateRange("custom", today - timedelta(days=days - 1), today, ZoneInfo(zone))
+        before = span.previous()
+        steps = {
+            "per page and UTM": lambda span=span: dashboard.grouped(
+                company_id, span.start, span.end, ("landing_page_id", "utm_source", "utm_medium", "utm_campaign")),
+            "period before": lambda before=before: dashboard.totals(company_id, before.start, before.end),
+            "series": lambda span=span: dashboard.series(company_id, span),
+            "commerce tables": lambda span=span: breakdowns.build(company_id, span.start, span.end),
+        }
+        figures = []
+        for label, step in steps.items():
+            times = []
+            for _ in range(REQUESTS):
+                started = time.perf_counter()
+                step()
+                times.append((time.perf_counter() - started) * 1000)
+            figures.append(f"{label} {statistics.median(times):.0f} ms")
+        print(f"  dashboard parts, {days} days (median): " + ", ".join(figures))
+
+
+def main() -> None:
+    from storefront import create_app
+    from storefront.accounts.models import Company
+    from storefront.analytics.models import Experiment, HourlyRollup
+    from storefront.analytics.retention import purge_events
+    from storefront.analytics.rollups import grace, refresh
+    from storefront.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": bench_url(), "REDIS_URL": "", "WTF_CSRF_ENABLED": True,
+                      "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": "bench"})
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=DAYS)
+    rolled = None if REUSE else generate(app, now, start)
+    with app.app_context():
         sizes = db.session.execute(text(
             "SELECT pg_size_pretty(pg_total_relation_size('visit_events')), "
             "pg_size_pretty(pg_total_relation_size('analytics_hourly')), "
@@ -269,12 +319,15 @@ def main() -> None:
             "(SELECT count(*) FROM analytics_daily)")).one()
         print(f"on disk: visit_events {sizes[0]} (with indexes), analytics_hourly {sizes[1]} ({sizes[2]:,} rows), "
               f"analytics_daily {sizes[3]} ({sizes[4]:,} rows)")
-        for name in ("analytics_product_hourly", "analytics_source_hourly", "analytics_category_hourly"):
+        for name in ("analytics_product_hourly", "analytics_source_hourly", "analytics_category_hourly",
+                     "analytics_product_daily", "analytics_source_daily", "analytics_category_daily"):
             size, rows = db.session.execute(text(
                 f"SELECT pg_size_pretty(pg_total_relation_size('{name}')), (SELECT count(*) FROM {name})")).one()
             print(f"  {name} {size} ({rows:,} rows)")
         explain_time_index(db, start)
         experiment_id = db.session.execute(db.select(Experiment.id).order_by(Experiment.id)).scalars().first()
+        company = db.session.execute(db.select(Company).where(Company.slug == "bench")).scalar_one()
+        parts(company.id, company.timezone, now.astimezone().date())
 
     client = app.test_client()
     html = client.get("/admin/login").get_data(as_text=True)
@@ -301,6 +354,8 @@ def main() -> None:
     print(f"experiment results page: {percentiles(client, f'/admin/experiments/{experiment_id}')}")
     print(f"admin home (headline from the rollups): {percentiles(client, '/admin/')}")
 
+    if REUSE:
+        return
     # Retention: keep 60 of the 90 days; the nightly purge deletes the oldest 30 in batches.
     with app.app_context():
         db.session.execute(text("UPDATE companies SET event_retention_days = 60"))
