@@ -1,7 +1,8 @@
 """The daily rollup (analytics_daily) the dashboard reads for whole UTC days: each day's row
 is the sum of its hourly rows after every refresh, and the dashboard's figures from daily
 plus edge hours equal those summed from the hourly rows alone, for ranges that start and end
-mid-UTC-day in merchants' timezones (whole-hour and half-hour offsets, and UTC)."""
+mid-UTC-day in merchants' timezones (whole-hour and half-hour offsets, and UTC); across New
+York's daylight-saving changes a 23-hour and a 25-hour day are each one bucket of the series."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -119,3 +120,41 @@ def test_split_covers_a_range_once():
     # Per local date of New York: no UTC day lies in one, so every hour is read.
     assert spans.split(start, end, ZoneInfo("America/New_York")) == ([], [(start, end)])
     assert spans.split(start, start + timedelta(hours=5)) == ([], [(start, start + timedelta(hours=5))])
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_a_23_hour_and_a_25_hour_day_are_each_one_bucket_of_the_series(db, company):
+    """New York's 2026-03-08 has 23 hours (02:00 EST is 03:00 EDT) and 2026-11-01 has 25
+    (01:00 to 02:00 EDT comes twice): each is one bucket of the daily series, holding every
+    hour of it, over ranges whose whole UTC days are read from the daily rows."""
+    company.timezone = "America/New_York"
+    page = make_page(company, [make_product(company)])
+    traffic = Traffic(7)
+    # One visit in every hour of the weeks around both changes, an order in every fifth hour.
+    for first in (date(2026, 3, 5), date(2026, 10, 29)):
+        start = datetime.combine(first, datetime.min.time(), tzinfo=NEW_YORK).astimezone(UTC)
+        for n in range(7 * 24):
+            at = start + timedelta(hours=n, minutes=20)
+            visit = traffic.visit(company, page, at)
+            if n % 5 == 0:
+                traffic.order(visit, at + timedelta(minutes=5), 1000 + n)
+    db.session.commit()
+    assert refresh(now=datetime(2026, 11, 20, tzinfo=UTC)).ran
+
+    for first, last, short, hours in ((date(2026, 3, 6), date(2026, 3, 10), "2026-03-08", 23),
+                                      (date(2026, 10, 30), date(2026, 11, 3), "2026-11-01", 25)):
+        span = DateRange("custom", first, last, NEW_YORK)
+        assert spans.split(span.start, span.end)[0]  # whole UTC days come from the daily rows
+        want: dict[str, Counter] = defaultdict(Counter)
+        for (_company, hour), counts in traffic.expected.items():
+            if span.start <= hour < span.end:
+                want[hour.astimezone(NEW_YORK).date().isoformat()].update(counts)
+
+        points = build(company.id, span).points
+
+        assert [p.label for p in points] == [(first + timedelta(days=n)).isoformat() for n in range(5)]
+        assert {p.label: (p.visits, p.orders, p.revenue_cents) for p in points} == {
+            day: (c["visits"], c["orders"], c["revenue_cents"]) for day, c in want.items()}
+        assert {p.label: p.visits for p in points}[short] == hours
