@@ -9,7 +9,6 @@ caches are keyed on (page id, updated_at).
 """
 from __future__ import annotations
 
-import copy
 import re
 import unicodedata
 
@@ -18,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.scoping import scoped
 from storefront.extensions import db
-from storefront.landing.models import LandingPage, LandingPageProduct, Section, SlugRedirect
-from storefront.landing.versions import VERSION_STATUS
+from storefront.landing.models import LandingPage, SlugRedirect
+from storefront.landing.versions import VERSION_STATUS, copy_content
 from storefront.types import new_token, utcnow
 
 STATUSES = ("draft", "published", "archived")
@@ -174,18 +173,10 @@ def duplicate_page(page: LandingPage) -> LandingPage:
         status="draft",
         meta_title=page.meta_title,
         meta_description=page.meta_description,
-        theme=copy.deepcopy(page.theme or {}),
     )
     db.session.add(copy_page)
     db.session.flush()
-    for section in sorted(page.sections, key=lambda s: s.position):
-        new = Section(landing_page_id=copy_page.id, type=section.type, position=section.position,
-                      settings=copy.deepcopy(section.settings or {}))
-        db.session.add(new)
-        db.session.flush()
-        for item in section.products:
-            db.session.add(LandingPageProduct(landing_page_id=copy_page.id, section_id=new.id,
-                                              product_id=item.product_id, position=item.position))
+    copy_content(page, copy_page)
     db.session.commit()
     return copy_page
 
