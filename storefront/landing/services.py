@@ -16,6 +16,7 @@ from storefront.catalog.plan_terms import PLANS  # noqa: F401  (defines Variant'
 from storefront.extensions import db
 from storefront.landing.models import LandingPage, LandingPageProduct, Section
 from storefront.landing.sections import section_views
+from storefront.landing.versions import detached_page
 from storefront.types import utcnow
 
 # Rendered sections per process: {(page id, updated_at): (expires_at, html)}. Stock badges
@@ -43,21 +44,8 @@ def published_page(slug: str) -> LandingPage | None:
     """
     if len(slug) > 120:
         return None
-    ttl = current_app.config["SECTION_CACHE_SECONDS"]
-    now = time.monotonic()
-    hit = _page_cache.get(slug)
-    if hit is not None and hit[0] > now:
-        return hit[1]
     query = db.select(LandingPage).filter_by(slug=slug, status="published")
-    if ttl <= 0:
-        return db.session.execute(query).scalar_one_or_none()
-    # A session of its own, so the cached copy never shares identity with request objects.
-    with Session(db.engine, expire_on_commit=False) as own:
-        page = own.execute(query).scalar_one_or_none()
-    if page is not None:
-        with _cache_lock:
-            _page_cache[slug] = (now + ttl, page)
-    return page
+    return detached_page(_page_cache, _cache_lock, slug, query)
 
 
 def shop_context(company_id: int | None, landing_page_id: int | None) -> dict:

@@ -103,23 +103,31 @@ def replace_content(page: LandingPage, source: LandingPage) -> None:
     copy_content(source, page)
 
 
-def version_page(page_id: int, company_id: int) -> LandingPage | None:
-    """The version ``page_id`` of ``company_id`` (a detached, read-only copy, kept per process
-    for SECTION_CACHE_SECONDS), or None when it is gone or no longer a version."""
+def detached_page(cache: dict, lock: threading.Lock, key, query) -> LandingPage | None:
+    """The page ``query`` finds, kept in ``cache[key]`` per process for SECTION_CACHE_SECONDS
+    as a detached, read-only copy with every column loaded (read in a session of its own,
+    so it never shares identity with a request's objects), or None (not cached). With the
+    cache off (0), read in the request's session each time."""
     ttl = current_app.config["SECTION_CACHE_SECONDS"]
     now = time.monotonic()
-    hit = _version_cache.get(page_id)
+    hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    query = db.select(LandingPage).filter_by(id=page_id, company_id=company_id, status=VERSION_STATUS)
     if ttl <= 0:
         return db.session.execute(query).scalar_one_or_none()
     with Session(db.engine, expire_on_commit=False) as own:
-        version = own.execute(query).scalar_one_or_none()
-    if version is not None:
-        with _lock:
-            _version_cache[page_id] = (now + ttl, version)
-    return version
+        page = own.execute(query).scalar_one_or_none()
+    if page is not None:
+        with lock:
+            cache[key] = (now + ttl, page)
+    return page
+
+
+def version_page(page_id: int, company_id: int) -> LandingPage | None:
+    """The version ``page_id`` of ``company_id`` (a detached, read-only copy, kept per process
+    for SECTION_CACHE_SECONDS), or None when it is gone or no longer a version."""
+    query = db.select(LandingPage).filter_by(id=page_id, company_id=company_id, status=VERSION_STATUS)
+    return detached_page(_version_cache, _lock, page_id, query)
 
 
 def forget_versions() -> None:
