@@ -9,6 +9,7 @@ shipping admin, in that order.
 from __future__ import annotations
 
 from babel import Locale
+from flask import current_app, has_request_context, request
 
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 COUNTRY_NAMES: dict[str, str] = {
@@ -36,3 +37,11 @@ def header_country(value: str | None) -> str | None:
     if len(code) != 2 or not code.isascii() or not code.isalpha() or code in _PROXY_PLACEHOLDERS:
         return None
     return code if code in COUNTRY_NAMES else None
+
+
+def visitor_country() -> str | None:
+    """The visitor's country from the proxy header named by COUNTRY_HEADER (``header_country``),
+    or None (no setting, no request, no header, or a value that is not a country). Reads
+    nothing else; a hint for display, never for prices."""
+    name = current_app.config.get("COUNTRY_HEADER") if has_request_context() else None
+    return header_country(request.headers.get(name)) if name else None

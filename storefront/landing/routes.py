@@ -17,7 +17,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from storefront.cookies import SAVED_HINT_COOKIE, VISITOR_COOKIE
-from storefront.countries import header_country
+from storefront.countries import visitor_country
 from storefront.landing import hooks
 from storefront.landing.pages import preview_page, redirected_page
 from storefront.landing.recently_viewed import recently_viewed
@@ -63,13 +63,6 @@ def _page_response(page, sections_html: Markup, look=None, welcome: bool = False
     return response
 
 
-def _country() -> str | None:
-    """The visitor's country from the configured proxy header (``countries.header_country``),
-    or None: part of the whole-page cache's key, since the shipping line depends on it."""
-    name = current_app.config["COUNTRY_HEADER"]
-    return header_country(request.headers.get(name)) if name else None
-
-
 def _has_shop_cookie() -> bool:
     """Whether the request carries any cookie of the shop's: its own (``sf_*``: visit,
     returning visitor, cart, saved items), the session (CSRF, flashes) or the admin's
@@ -104,7 +97,7 @@ def landing_page(slug: str):
         shown = version_page(version.page_id, page.company_id) or page
     token = generate_csrf()
     # A first view without any cookie of the shop's (an ad click) sees what every such visitor sees.
-    key = whole_page_key(page, shown, _country()) if not _has_shop_cookie() else None
+    key = whole_page_key(page, shown, visitor_country()) if not _has_shop_cookie() else None
     html = cached_whole_page(key, token) if key else None
     if html is not None:
         response = make_response(html)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request
-
-from storefront.countries import COUNTRY_NAMES, header_country
+from storefront.countries import COUNTRY_NAMES, visitor_country
 from storefront.pricing.context import load_zones
 from storefront.pricing.shipping import ShippingZoneRule, available, method_cost
 
@@ -72,13 +70,6 @@ def ship_to_country(zones: list[ShippingZoneRule], country: str, item_count: int
                   free_above_cents=min(thresholds) if thresholds else None,
                   min_days=min((m.min_days for m in estimates), default=None),
                   max_days=max((m.max_days for m in estimates), default=None))
-
-
-def visitor_country() -> str | None:
-    """The visitor's country from the configured proxy header, or None (no setting, no
-    header, or a value that is not a country). Reads nothing else."""
-    name = current_app.config.get("COUNTRY_HEADER") if has_request_context() else None
-    return header_country(request.headers.get(name)) if name else None
 
 
 def ship_to_for_request(company_id: int, cart=None) -> ShipTo | None:
